@@ -2,8 +2,8 @@ package bot
 
 import (
 	"context"
-	"errors"
 	"encoding/json"
+	"errors"
 	"time"
 )
 
@@ -135,5 +135,7 @@ type RetryAfterError struct {
 	Err   error
 }
 
-func (e *RetryAfterError) Error() string { return "retry after " + e.After.String() + ": " + e.Err.Error() }
+func (e *RetryAfterError) Error() string {
+	return "retry after " + e.After.String() + ": " + e.Err.Error()
+}
 func (e *RetryAfterError) Unwrap() error { return e.Err }

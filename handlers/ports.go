@@ -17,7 +17,9 @@ type Engine interface {
 type EngineFunc func(ctx context.Context, m *bot.Message) ([]bot.Reply, error)
 
 // Handle calls f.
-func (f EngineFunc) Handle(ctx context.Context, m *bot.Message) ([]bot.Reply, error) { return f(ctx, m) }
+func (f EngineFunc) Handle(ctx context.Context, m *bot.Message) ([]bot.Reply, error) {
+	return f(ctx, m)
+}
 
 // Dispatcher takes an inbound message for asynchronous processing. When Dispatch returns
 // nil the message is stored durably: it will be processed once (duplicates by EventID are
