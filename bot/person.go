@@ -38,8 +38,11 @@ type Tenant struct {
 	Departments []string `json:"departments"`
 	// DXChannel is where new needs are posted: "web" (the DX leads' inboxes),
 	// "slack:CHANNEL" or "lineworks:CHANNEL".
-	DXChannel string    `json:"dx_channel,omitempty"`
-	CreatedAt time.Time `json:"created_at"`
+	DXChannel string `json:"dx_channel,omitempty"`
+	// PriorityWeights override the default weights of the need priority score
+	// (urgency, deadline, impact, supporters, departments).
+	PriorityWeights map[string]int `json:"priority_weights,omitempty"`
+	CreatedAt       time.Time      `json:"created_at"`
 }
 
 // Identity is one person's account on one platform.

@@ -1,0 +1,208 @@
+package handlers
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/kakehashi/kakehashi/bot"
+	"github.com/kakehashi/kakehashi/store"
+)
+
+// Job kinds of the outbox.
+const (
+	JobPush    = "push"
+	JobInbound = "inbound"
+	JobDeliver = "deliver"
+)
+
+// Outbox sends everything that is not a direct answer (notifications, pings, reminders,
+// digests) and processes asynchronous inbound events, all through the durable queue:
+// it implements bot.Messenger and Dispatcher.
+type Outbox struct {
+	Queue   *store.Queue
+	Members *store.MembershipService
+	Sent    *store.SentRecords
+	Engine  Engine
+	Senders map[bot.Platform]bot.Sender
+	Logger  *slog.Logger
+}
+
+var (
+	_ bot.Messenger = (*Outbox)(nil)
+	_ Dispatcher    = (*Outbox)(nil)
+)
+
+// wireReply keeps attachment bytes, which bot.Reply leaves out of its JSON.
+type wireReply struct {
+	Reply bot.Reply `json:"reply"`
+	Data  [][]byte  `json:"data,omitempty"`
+}
+
+func toWire(rs []bot.Reply) []wireReply {
+	out := make([]wireReply, len(rs))
+	for i, r := range rs {
+		out[i].Reply = r
+		for _, a := range r.Attachments {
+			out[i].Data = append(out[i].Data, a.Data)
+		}
+	}
+	return out
+}
+
+func fromWire(ws []wireReply) []bot.Reply {
+	out := make([]bot.Reply, len(ws))
+	for i, w := range ws {
+		out[i] = w.Reply
+		out[i].Attachments = append([]bot.Attachment(nil), w.Reply.Attachments...)
+		for j := range out[i].Attachments {
+			if j < len(w.Data) {
+				out[i].Attachments[j].Data = w.Data[j]
+			}
+		}
+	}
+	return out
+}
+
+type pushJob struct {
+	To      bot.Recipient `json:"to"`
+	Replies []wireReply   `json:"replies"`
+	Key     string        `json:"key"`
+}
+
+type deliverJob struct {
+	Platform     bot.Platform `json:"platform"`
+	Tenant       bot.TenantID `json:"tenant"`
+	UserID       string       `json:"user_id"`
+	Channel      string       `json:"channel,omitempty"`
+	ReplyToken   string       `json:"reply_token,omitempty"`
+	ReplyTokenAt int64        `json:"reply_token_at,omitempty"`
+	Replies      []wireReply  `json:"replies"`
+}
+
+// Push queues a reply for a member. The same key is delivered once, however often it is pushed.
+func (o *Outbox) Push(ctx context.Context, to bot.Recipient, r bot.Reply, key string) error {
+	_, err := o.Queue.Enqueue(ctx, JobPush, "push:"+string(to.Tenant)+":"+key, pushJob{To: to, Replies: toWire([]bot.Reply{r}), Key: key}, time.Time{})
+	return err
+}
+
+// Dispatch stores an inbound message for processing by a worker.
+func (o *Outbox) Dispatch(ctx context.Context, m *bot.Message) error {
+	id := "in:" + string(m.Platform) + ":" + m.EventID
+	if m.EventID == "" {
+		id = "in:" + string(m.Platform) + ":" + store.NewToken()
+	}
+	_, err := o.Queue.Enqueue(ctx, JobInbound, id, m, time.Time{})
+	return err
+}
+
+// Register adds the outbox's job kinds to a worker.
+func (o *Outbox) Register(w *store.Worker) {
+	w.Handle(JobPush, o.runPush)
+	w.Handle(JobInbound, o.runInbound)
+	w.Handle(JobDeliver, o.runDeliver)
+}
+
+func (o *Outbox) runInbound(ctx context.Context, j store.Job) error {
+	var m bot.Message
+	if err := json.Unmarshal(j.Payload, &m); err != nil {
+		return fmt.Errorf("handlers: decode inbound job: %w", bot.ErrPermanent)
+	}
+	replies, err := o.Engine.Handle(ctx, &m)
+	if err != nil && bot.ErrorCode(err) == bot.EUNAVAILABLE {
+		return err // retry: nothing was committed
+	}
+	if len(replies) == 0 {
+		return nil
+	}
+	d := deliverJob{Platform: m.Platform, Tenant: m.Tenant, UserID: m.UserID, Channel: m.Channel,
+		ReplyToken: m.ReplyToken, Replies: toWire(replies)}
+	if !m.At.IsZero() {
+		d.ReplyTokenAt = m.At.UnixMilli()
+	}
+	_, err = o.Queue.Enqueue(ctx, JobDeliver, "out:"+j.ID, d, time.Time{})
+	return err
+}
+
+func (o *Outbox) runDeliver(ctx context.Context, j store.Job) error {
+	var d deliverJob
+	if err := json.Unmarshal(j.Payload, &d); err != nil {
+		return fmt.Errorf("handlers: decode deliver job: %w", bot.ErrPermanent)
+	}
+	s, ok := o.Senders[d.Platform]
+	if !ok {
+		return fmt.Errorf("handlers: no sender for %s: %w", d.Platform, bot.ErrPermanent)
+	}
+	del := bot.Delivery{Tenant: d.Tenant, UserID: d.UserID, Channel: d.Channel, ReplyToken: d.ReplyToken,
+		Replies: fromWire(d.Replies), Key: j.ID}
+	if d.ReplyTokenAt > 0 {
+		del.ReplyTokenAt = time.UnixMilli(d.ReplyTokenAt)
+	}
+	return o.send(ctx, d.Platform, s, del)
+}
+
+func (o *Outbox) runPush(ctx context.Context, j store.Job) error {
+	var p pushJob
+	if err := json.Unmarshal(j.Payload, &p); err != nil {
+		return fmt.Errorf("handlers: decode push job: %w", bot.ErrPermanent)
+	}
+	person, err := o.Members.Person(ctx, p.To.Tenant, p.To.Person)
+	if err != nil {
+		if bot.ErrorCode(err) == bot.ENOTFOUND {
+			return nil // the person left or was deleted: nothing to send
+		}
+		return err
+	}
+	platform, uid := o.route(person)
+	s, ok := o.Senders[platform]
+	if !ok {
+		return fmt.Errorf("handlers: no sender for %s: %w", platform, bot.ErrPermanent)
+	}
+	d := bot.Delivery{Tenant: p.To.Tenant, UserID: uid, Replies: fromWire(p.Replies), Key: "push:" + p.Key}
+	return o.send(ctx, platform, s, d)
+}
+
+// route picks the channel a push goes to: the person's preferred one, else the first
+// chat platform they use, else the web inbox.
+func (o *Outbox) route(p *bot.Person) (bot.Platform, string) {
+	if p.Preferred != "" {
+		if uid, ok := p.Identities[p.Preferred]; ok {
+			if _, ok := o.Senders[p.Preferred]; ok {
+				if p.Preferred == bot.PlatformWeb {
+					return bot.PlatformWeb, string(p.ID)
+				}
+				return p.Preferred, uid
+			}
+		}
+	}
+	for _, pl := range []bot.Platform{bot.PlatformSlack, bot.PlatformLineWorks, bot.PlatformLINE} {
+		if uid, ok := p.Identities[pl]; ok {
+			if _, ok := o.Senders[pl]; ok {
+				return pl, uid
+			}
+		}
+	}
+	return bot.PlatformWeb, string(p.ID)
+}
+
+// send delivers once per key: the web inbox is idempotent by itself, LINE by its retry
+// key; for the others a sent-record is kept around the call.
+func (o *Outbox) send(ctx context.Context, platform bot.Platform, s bot.Sender, d bot.Delivery) error {
+	if platform == bot.PlatformWeb || platform == bot.PlatformLINE {
+		return s.Send(ctx, d)
+	}
+	first, err := o.Sent.Begin(ctx, d.Tenant, d.Key)
+	if err != nil {
+		return err
+	}
+	if !first {
+		return nil
+	}
+	if err := s.Send(ctx, d); err != nil {
+		o.Sent.Abort(ctx, d.Tenant, d.Key)
+		return err
+	}
+	return o.Sent.Done(ctx, d.Tenant, d.Key)
+}

@@ -1,0 +1,65 @@
+package store
+
+import (
+	"github.com/kakehashi/kakehashi/bot"
+)
+
+// All Redis key names live in this file.
+//
+// Tenant keys look like "t:{demo}:need:12": the tenant in braces is the Redis Cluster
+// hash tag, so every key of one tenant hashes to one slot and Lua scripts may touch
+// several of them. The only keys outside a tenant are the documented global ones,
+// prefixed "g:" (lookups needed before the tenant is known) and "op:" (the operator-wide
+// candidate pool, SPEC §5), and "q:{jobs}:" (the durable job queue).
+const (
+	// GlobalPrefix marks lookups that must work before a tenant is known.
+	GlobalPrefix = "g:"
+	// OperatorPrefix marks the operator-wide candidate pool.
+	OperatorPrefix = "op:{pool}:"
+	// QueuePrefix marks the durable job queue shared by all tenants.
+	QueuePrefix = "q:{jobs}:"
+)
+
+// AllowedPrefixes lists every prefix a key may have; the isolation audit checks it.
+var AllowedPrefixes = []string{"t:{", GlobalPrefix, OperatorPrefix, QueuePrefix}
+
+func tk(t bot.TenantID, rest string) string { return "t:{" + string(t) + "}:" + rest }
+
+// Global keys.
+func keyTenants() string                            { return "g:tenants" }
+func keyInviteIndex(code string) string             { return "g:invite:" + code }
+func keyIdentity(p bot.Platform, uid string) string { return "g:ident:" + string(p) + ":" + uid }
+
+// Tenant keys.
+func keyTenant(t bot.TenantID) string                  { return tk(t, "tenant") }
+func keyInvite(t bot.TenantID, code string) string     { return tk(t, "invite:"+code) }
+func keyInvites(t bot.TenantID) string                 { return tk(t, "invites") }
+func keyPerson(t bot.TenantID, id bot.PersonID) string { return tk(t, "person:"+string(id)) }
+func keyPersons(t bot.TenantID) string                 { return tk(t, "persons") }
+func keyPersonSeq(t bot.TenantID) string               { return tk(t, "seq:person") }
+func keyTenantIdentity(t bot.TenantID, p bot.Platform, uid string) string {
+	return tk(t, "ident:"+string(p)+":"+uid)
+}
+
+// Conversation keys: state, the "draft expired" tombstone, the per-conversation lock,
+// and the processed-event markers that make redeliveries silent.
+func keyConv(t bot.TenantID, conv string) string     { return tk(t, "conv:"+conv) }
+func keyConvGone(t bot.TenantID, conv string) string { return tk(t, "convx:"+conv) }
+func keyConvLock(t bot.TenantID, conv string) string { return tk(t, "lock:"+conv) }
+func keyEvent(t bot.TenantID, eventID string) string { return tk(t, "evt:"+eventID) }
+
+// Web channel keys.
+func keySession(t bot.TenantID, token string) string    { return tk(t, "sess:"+token) }
+func keyInbox(t bot.TenantID, p bot.PersonID) string    { return tk(t, "inbox:"+string(p)) }
+func keyInboxSeq(t bot.TenantID, p bot.PersonID) string { return tk(t, "seq:inbox:"+string(p)) }
+func keyAttachment(t bot.TenantID, id string) string    { return tk(t, "att:"+id) }
+func keySent(t bot.TenantID, key string) string         { return tk(t, "sent:"+key) }
+
+// Queue keys (global, one slot).
+func keyQueueDue() string           { return QueuePrefix + "due" }
+func keyQueueLease() string         { return QueuePrefix + "lease" }
+func keyQueueJob(id string) string  { return QueuePrefix + "job:" + id }
+func keyQueueDead() string          { return QueuePrefix + "dead" }
+func keyQueueDone(id string) string { return QueuePrefix + "done:" + id }
+
+func keyRole(t bot.TenantID, r bot.Role) string { return tk(t, "role:"+string(r)) }
