@@ -286,8 +286,14 @@ func (s *MembershipService) EnsureMember(ctx context.Context, tenant bot.TenantI
 	if err != nil {
 		return nil, unavailable("create member", err)
 	}
-	if !ok { // another replica created it first
-		return s.PersonByIdentity(ctx, tenant, id)
+	if !ok { // another replica created it first; its person record follows the identity by a moment
+		for wait := time.Millisecond; ; wait *= 2 {
+			p, err := s.PersonByIdentity(ctx, tenant, id)
+			if bot.ErrorCode(err) != bot.ENOTFOUND || wait > time.Second {
+				return p, err
+			}
+			time.Sleep(wait)
+		}
 	}
 	if err := s.SavePerson(ctx, p); err != nil {
 		return nil, err
