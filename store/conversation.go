@@ -119,9 +119,15 @@ func (c *Conversations) Commit(ctx context.Context, cl *Claim, eventID, state st
 	if eventID != "" {
 		hasEvt = "1"
 	}
+	// Without a draft there is nothing left to expire: drop the tombstone, so a cancelled or
+	// submitted draft is never reported as expired and an expiry is reported only once.
+	clearGone := "0"
+	if state == "" {
+		clearGone = "1"
+	}
 	err := commitScript.Run(ctx, c.db.Client, []string{
 		keyEvent(cl.Tenant, eventID), keyConvLock(cl.Tenant, cl.Conv), keyConv(cl.Tenant, cl.Conv), keyConvGone(cl.Tenant, cl.Conv),
-	}, cl.Token, state, max(ttl.Milliseconds(), 1), flow, (ttl + c.GoneTTL).Milliseconds(), c.EventTTL.Milliseconds(), hasEvt).Err()
+	}, cl.Token, state, max(ttl.Milliseconds(), 1), flow, (ttl + c.GoneTTL).Milliseconds(), c.EventTTL.Milliseconds(), hasEvt, clearGone).Err()
 	if err != nil {
 		return unavailable("commit conversation", err)
 	}
