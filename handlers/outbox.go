@@ -206,3 +206,13 @@ func (o *Outbox) send(ctx context.Context, platform bot.Platform, s bot.Sender, 
 	}
 	return o.Sent.Done(ctx, d.Tenant, d.Key)
 }
+
+// PostChannel queues a message to a team channel (a Slack or LINE WORKS channel), once per key.
+func (o *Outbox) PostChannel(ctx context.Context, tenant bot.TenantID, platform bot.Platform, channel string, r bot.Reply, key string) error {
+	if _, ok := o.Senders[platform]; !ok {
+		return fmt.Errorf("handlers: %s is not configured", platform)
+	}
+	d := deliverJob{Platform: platform, Tenant: tenant, Channel: channel, Replies: toWire([]bot.Reply{r})}
+	_, err := o.Queue.Enqueue(ctx, JobDeliver, "chan:"+string(tenant)+":"+key, d, time.Time{})
+	return err
+}

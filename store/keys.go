@@ -1,6 +1,8 @@
 package store
 
 import (
+	"strconv"
+
 	"github.com/kakehashi/kakehashi/bot"
 )
 
@@ -63,3 +65,15 @@ func keyQueueDead() string          { return QueuePrefix + "dead" }
 func keyQueueDone(id string) string { return QueuePrefix + "done:" + id }
 
 func keyRole(t bot.TenantID, r bot.Role) string { return tk(t, "role:"+string(r)) }
+
+// Need keys.
+func keyNeed(t bot.TenantID, id bot.NeedID) string {
+	return tk(t, "need:"+strconv.FormatInt(int64(id), 10))
+}
+func keyNeedSeq(t bot.TenantID) string                       { return tk(t, "seq:need") }
+func keyNeedsAll(t bot.TenantID) string                      { return tk(t, "needs:all") }
+func keyNeedsStatus(t bot.TenantID, s bot.NeedStatus) string { return tk(t, "needs:status:"+string(s)) }
+func keyNeedsBy(t bot.TenantID, p bot.PersonID) string       { return tk(t, "needs:by:"+string(p)) }
+func keyNeedsDept(t bot.TenantID, dept string) string        { return tk(t, "needs:dept:"+dept) }
+func keyNeedsPriority(t bot.TenantID) string                 { return tk(t, "needs:priority") }
+func keyNeedDraft(t bot.TenantID, draft string) string       { return tk(t, "needdraft:"+draft) }

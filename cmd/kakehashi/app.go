@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 
 	"sync"
 	"time"
@@ -53,6 +54,9 @@ type App struct {
 	Web     *web.Channel
 	HTTP    *http.ServeMux
 	Metrics *prometheus.Registry
+
+	NeedStore *store.NeedService
+	Needs     *handlers.Needs
 
 	messages *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
@@ -233,3 +237,5 @@ func (a *App) bindings() (slack, lineworks map[string]bot.TenantID) {
 	}
 	return slack, lineworks
 }
+
+func itoa(n int) string { return strconv.Itoa(n) }

@@ -10,7 +10,6 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"os"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -87,7 +86,6 @@ func redisURLForTest(t testing.TB) string {
 	return u + "/" + itoa(testRedisDB)
 }
 
-func itoa(n int) string { return strconv.Itoa(n) }
 
 // newTestApp starts the whole program with the demo tenant over httptest, with the
 // job worker stopped so tests run jobs with runJobs.
