@@ -131,6 +131,8 @@ func (m *Mux) StartFlow(ctx context.Context, w *Response, r *Request, name strin
 	if !ok {
 		return fmt.Errorf("handlers: unknown flow %q", name)
 	}
+	// The form may depend on the flow's data (e.g. the status being set).
+	r.State = &dialog.State{Flow: name, Data: data, Slots: map[string]string{}}
 	f, err := fl.Form(ctx, r)
 	if err != nil {
 		return err

@@ -17,7 +17,7 @@ func init() {
 func wireNeeds(_ context.Context, a *App) error {
 	a.NeedStore = store.NewNeedService(a.DB)
 	a.Needs = &handlers.Needs{Store: a.NeedStore, Members: a.Members, Messenger: a.Outbox, Channels: a.Outbox, Clock: a.Clock,
-		Similar: &handlers.SimilarNeeds{Store: a.NeedStore, MinScore: 20}}
+		Similar: &handlers.SimilarNeeds{Store: a.NeedStore, MinScore: 30}}
 	a.Needs.Register(a.Mux)
 	return nil
 }
