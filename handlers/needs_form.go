@@ -35,9 +35,9 @@ func needForm(t *bot.Tenant, now time.Time) *dialog.Form {
 		Fields: []dialog.Field{
 			{Name: "title", Label: T("件名", "Title"), Prompt: T("相談したいことを一言で教えてください（80文字以内）。例: 窓口の申請受付を電子化したい", "Describe the need in one line (max 80 characters)."),
 				Help:     T("件名はDX推進担当の一覧に表示されます。具体的な業務名を入れると伝わりやすくなります。", "The title appears in the DX team's queue. Name the task concretely."),
-				Validate: dialog.MaxRunes(80, T("件名", "title"))},
+				Validate: dialog.MaxRunes(80, T("件名", "title")), MaxLen: 80},
 			{Name: "description", Label: T("内容", "Description"), Prompt: T("詳しい内容を教えてください（2,000文字以内）。今の困りごと、目指す姿、関係する業務など。", "Describe it in detail (max 2,000 characters): the problem today, the goal, the work involved."),
-				Validate: dialog.MaxRunes(2000, T("内容", "description"))},
+				Validate: dialog.MaxRunes(2000, T("内容", "description")), MaxLen: 2000, Multiline: true},
 			{Name: "department", Label: T("部署", "Department"), Prompt: T("所属部署を選ぶか、入力してください。", "Choose or type your department."),
 				Choices: func(*dialog.State) []bot.Choice { return stringChoices(depts) },
 				Validate: func(in string, _ *dialog.State) (string, *dialog.Problem) {

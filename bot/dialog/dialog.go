@@ -60,6 +60,9 @@ type Field struct {
 	Show func(v string, lang bot.Lang) string
 	// Skip hides the field for this draft (e.g. a deadline only when urgency is high).
 	Skip func(s *State) bool
+	// MaxLen and Multiline help channels with native forms (Slack modals) size the input.
+	MaxLen    int
+	Multiline bool
 }
 
 // Form is a multi-step flow.
@@ -257,6 +260,11 @@ func (f *Form) back(s *State, lang bot.Lang, r *Result) *Result {
 	s.Step = p
 	r.Replies = []bot.Reply{f.ask(s, lang, nil)}
 	return r
+}
+
+// Check validates one answer for field i outside a chat dialog (a native form).
+func (f *Form) Check(i int, answer string, s *State) (string, *Problem) {
+	return f.validate(&f.Fields[i], strings.TrimSpace(answer), s, false)
 }
 
 func (f *Form) validate(fd *Field, answer string, s *State, pressed bool) (string, *Problem) {
