@@ -80,7 +80,6 @@ func TestConversationLock(t *testing.T) {
 	ctx := context.Background()
 	db := openTest(t)
 	cs := store.NewConversations(db)
-	cs.LockTTL = 200 * time.Millisecond
 	alice, bob := webID("alice"), webID("bob")
 
 	held, err := cs.Claim(ctx, "demo", alice, "a1")
@@ -102,10 +101,15 @@ func TestConversationLock(t *testing.T) {
 	}
 
 	// A replica that crashed while holding the lock blocks only until LockTTL.
+	mustNoErr(t, cs.Release(ctx, cl))
+	cs.LockTTL = 200 * time.Millisecond
+	cl, err = cs.Claim(ctx, "demo", alice, "a1")
+	mustNoErr(t, err)
 	if _, err := cs.Claim(ctx, "demo", alice, "a2"); !errors.Is(err, store.ErrBusy) {
 		t.Fatalf("claim while held: %v", err)
 	}
 	time.Sleep(cs.LockTTL + 50*time.Millisecond)
+	cs.LockTTL = time.Minute
 	late, err := cs.Claim(ctx, "demo", alice, "a2")
 	mustNoErr(t, err)
 	// The crashed replica's late commit must not release the new holder's lock.
@@ -126,7 +130,7 @@ func TestConversationExpiry(t *testing.T) {
 	db := openTest(t)
 	cs := store.NewConversations(db)
 	u := webID("u")
-	const ttl = 300 * time.Millisecond
+	const ttl = 800 * time.Millisecond
 
 	cl, err := cs.Claim(ctx, "demo", u, "1")
 	mustNoErr(t, err)
@@ -139,7 +143,7 @@ func TestConversationExpiry(t *testing.T) {
 		t.Fatal("draft expired early")
 	}
 	mustNoErr(t, cs.Commit(ctx, cl, "2", cl.State, ttl, "need"))
-	time.Sleep(ttl / 2)
+	time.Sleep(ttl * 3 / 4) // past the first commit's TTL
 	cl, err = cs.Claim(ctx, "demo", u, "3")
 	mustNoErr(t, err)
 	if cl.State == "" {

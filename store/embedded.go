@@ -247,6 +247,17 @@ func (db *DB) restore(ctx context.Context) (int, error) {
 	if err := gob.NewDecoder(f).Decode(&sf); err != nil {
 		return 0, fmt.Errorf("store: snapshot %s is damaged (move it away to start empty): %w", db.snapPath, err)
 	}
+	// TTLs count while the server is stopped, as with Redis' own persistence: a draft
+	// that would have expired during the downtime does not come back.
+	if elapsed := time.Since(sf.At).Milliseconds(); elapsed > 0 {
+		for i := range sf.Entries {
+			if e := &sf.Entries[i]; e.TTLms > 0 {
+				if e.TTLms -= elapsed; e.TTLms <= 0 {
+					e.TTLms = -2
+				}
+			}
+		}
+	}
 	const batch = 500
 	for i := 0; i < len(sf.Entries); i += batch {
 		end := min(i+batch, len(sf.Entries))

@@ -54,12 +54,18 @@ func testRedisURL(t testing.TB) string {
 }
 
 // openTest opens the store the tests run against: a real Redis (database 1, flushed)
-// when KAKEHASHI_TEST_REDIS_URL is set, else a fresh embedded server without a data dir.
+// when KAKEHASHI_TEST_REDIS_URL is set, with the tests in turn; else a fresh embedded
+// server without a data dir per test, with the tests in parallel.
 // At the end of the test every key is audited against store.AllowedPrefixes.
 func openTest(t *testing.T) *store.DB {
 	t.Helper()
 	ctx := context.Background()
-	db, err := store.Open(ctx, store.Config{RedisURL: testRedisURL(t)})
+	url := testRedisURL(t)
+	if url == "" {
+		// Each test has its own embedded server; only a shared real Redis needs them in turn.
+		t.Parallel()
+	}
+	db, err := store.Open(ctx, store.Config{RedisURL: url})
 	if err != nil {
 		t.Fatalf("open store: %v", err)
 	}
