@@ -200,6 +200,11 @@ func Step(f *Form, s *State, in Input, lang bot.Lang) *Result {
 	if in.Action == ActAnswer {
 		answer = in.Value
 	}
+	if !fd.Optional && (in.Action == ActSkip || Is(in.Text, []string{"スキップ", "skip"})) {
+		// "スキップ" is a request, not an answer: never store it as one.
+		r.Replies = []bot.Reply{f.ask(s, lang, &Problem{Msg: T("この質問は省略できません。回答を入力してください。", "This question cannot be skipped. Please answer it.")})}
+		return r
+	}
 	if fd.Optional && (in.Action == ActSkip || Is(in.Text, wordsSkip)) {
 		delete(s.Slots, fd.Name)
 		f.advance(s)
@@ -219,6 +224,14 @@ func Step(f *Form, s *State, in Input, lang bot.Lang) *Result {
 
 func (f *Form) advance(s *State) {
 	if s.Editing {
+		// A changed answer can reveal a required question that was skipped before: ask it first.
+		for i := range f.Fields {
+			fd := &f.Fields[i]
+			if !fd.Optional && (fd.Skip == nil || !fd.Skip(s)) && s.Slots[fd.Name] == "" {
+				s.Step = i
+				return
+			}
+		}
 		s.Editing = false
 		s.Step = len(f.Fields)
 		return
@@ -391,6 +404,12 @@ func (f *Form) summaryInput(s *State, in Input, lang bot.Lang, r *Result) *Resul
 	switch {
 	case in.Action == ActSubmit || Is(in.Text, wordsSubmit) || (f.SubmitLabel.JA != "" && Is(in.Text, []string{f.SubmitLabel.JA, f.SubmitLabel.EN})):
 		r.Outcome = Submitted
+		// Save only what the summary showed: drop answers of questions a later answer hid.
+		for i := range f.Fields {
+			if f.Fields[i].Skip != nil && f.Fields[i].Skip(s) {
+				delete(s.Slots, f.Fields[i].Name)
+			}
+		}
 		return r
 	case in.Action == ActEdit || Is(in.Text, wordsEdit):
 		s.Picking = true
