@@ -77,3 +77,5 @@ func keyNeedsBy(t bot.TenantID, p bot.PersonID) string       { return tk(t, "nee
 func keyNeedsDept(t bot.TenantID, dept string) string        { return tk(t, "needs:dept:"+dept) }
 func keyNeedsPriority(t bot.TenantID) string                 { return tk(t, "needs:priority") }
 func keyNeedDraft(t bot.TenantID, draft string) string       { return tk(t, "needdraft:"+draft) }
+
+func keyDigestSent(t bot.TenantID, week string) string { return tk(t, "digest:sent:"+week) }

@@ -57,6 +57,7 @@ type App struct {
 
 	NeedStore *store.NeedService
 	Needs     *handlers.Needs
+	Digest    *handlers.Digest
 
 	messages *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
@@ -239,3 +240,5 @@ func (a *App) bindings() (slack, lineworks map[string]bot.TenantID) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+func errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }

@@ -28,6 +28,7 @@ var settings = []setting{
 	{"KAKEHASHI_PUBLIC_URL", "", "public base URL used in links (e.g. https://kakehashi.example.lg.jp)"},
 	{"KAKEHASHI_DRAFT_TTL", "30m", "how long an unfinished dialog draft is kept"},
 	{"KAKEHASHI_REMINDER_OFFSETS", "24h,1h", "when meeting reminders are sent before the start"},
+	{"KAKEHASHI_DIGEST_TIME", "08:30", "when the weekly digest goes out on the first business day of the week (Asia/Tokyo)"},
 	{"KAKEHASHI_LOG_LEVEL", "info", "debug, info, warn or error"},
 	{"KAKEHASHI_LOG_FORMAT", "json", "json or text"},
 	{"KAKEHASHI_WORKERS", "8", "concurrent jobs (pushes, reminders, inbound events) per process"},
