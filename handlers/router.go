@@ -7,6 +7,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/kakehashi/kakehashi/bot"
 	"github.com/kakehashi/kakehashi/bot/dialog"
@@ -222,7 +223,10 @@ func (m *Mux) match(r *Request) (*route, string) {
 				return &m.routes[i], ""
 			}
 			if strings.HasPrefix(text, fw+" ") {
-				return &m.routes[i], strings.TrimSpace(strings.TrimSpace(r.Msg.Text)[len(strings.TrimSpace(r.Msg.Text))-len(text)+len(fw):])
+				// Fold maps rune to rune, so the word is as many runes of the original text
+				// (not bytes: "参加　ＤＥＭＯ－ＳＴＡＦＦ" is typed full-width on phones).
+				orig := []rune(strings.TrimSpace(r.Msg.Text))
+				return &m.routes[i], strings.TrimSpace(string(orig[min(utf8.RuneCountInString(fw), len(orig)):]))
 			}
 		}
 	}
