@@ -79,3 +79,22 @@ func keyNeedsPriority(t bot.TenantID) string                 { return tk(t, "nee
 func keyNeedDraft(t bot.TenantID, draft string) string       { return tk(t, "needdraft:"+draft) }
 
 func keyDigestSent(t bot.TenantID, week string) string { return tk(t, "digest:sent:"+week) }
+
+// Adviser and meeting keys (SPEC §6). Meeting indexes are sorted sets scored by the
+// meeting's time (Meeting.When), so slot finding, digests and health checks read a range.
+func keyAdviser(t bot.TenantID, id bot.AdviserID) string       { return tk(t, "adviser:"+string(id)) }
+func keyAdvisers(t bot.TenantID) string                        { return tk(t, "advisers") }
+func keyAdviserSeq(t bot.TenantID) string                      { return tk(t, "seq:adviser") }
+func keyAdviserByPerson(t bot.TenantID, p bot.PersonID) string { return tk(t, "adviserby:"+string(p)) }
+func keyMeeting(t bot.TenantID, id bot.MeetingID) string       { return tk(t, "meeting:"+string(id)) }
+func keyMeetingSeq(t bot.TenantID) string                      { return tk(t, "seq:meeting") }
+func keyMeetingsAll(t bot.TenantID) string                     { return tk(t, "meetings:all") }
+func keyMeetingsPerson(t bot.TenantID, p bot.PersonID) string {
+	return tk(t, "meetings:person:"+string(p))
+}
+func keyMeetingsAdviser(t bot.TenantID, a bot.AdviserID) string {
+	return tk(t, "meetings:adviser:"+string(a))
+}
+func keyMeetingsNeed(t bot.TenantID, n bot.NeedID) string {
+	return tk(t, "meetings:need:"+strconv.FormatInt(int64(n), 10))
+}
