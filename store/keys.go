@@ -80,6 +80,31 @@ func keyNeedDraft(t bot.TenantID, draft string) string       { return tk(t, "nee
 
 func keyDigestSent(t bot.TenantID, week string) string { return tk(t, "digest:sent:"+week) }
 
+// Candidate pool keys (operator-wide, one slot): the profile, its contact kept apart,
+// the pool's order, the external-ID and member lookups, the references deletion must
+// clean up (match records, introductions, queued notifications), and the operator's
+// audit log.
+func keyCandidate(id bot.CandidateID) string        { return OperatorPrefix + "cand:" + string(id) }
+func keyCandidateContact(id bot.CandidateID) string { return OperatorPrefix + "contact:" + string(id) }
+func keyCandidateRefs(id bot.CandidateID) string    { return OperatorPrefix + "refs:" + string(id) }
+func keyCandidates() string                         { return OperatorPrefix + "cands" }
+func keyCandidateSeq() string                       { return OperatorPrefix + "seq:cand" }
+func keyCandidateExt() string                       { return OperatorPrefix + "ext" }
+func keyCandidateMembers() string                   { return OperatorPrefix + "members" }
+func keyIntrosPending() string                      { return OperatorPrefix + "intros:pending" }
+func keyOperatorAudit() string                      { return OperatorPrefix + "audit" }
+
+// Per-tenant candidate keys: which candidates a need was matched with, introduction
+// requests, the tenant's audit log, and the pattern of web attachments (data exports).
+func keyCandidateMatched(t bot.TenantID, n bot.NeedID) string {
+	return tk(t, "cmatch:"+strconv.FormatInt(int64(n), 10))
+}
+func keyIntro(t bot.TenantID, n bot.NeedID, id bot.CandidateID) string {
+	return tk(t, "intro:"+strconv.FormatInt(int64(n), 10)+":"+string(id))
+}
+func keyAudit(t bot.TenantID) string             { return tk(t, "audit") }
+func keyAttachmentPattern(t bot.TenantID) string { return tk(t, "att:*") }
+
 // Adviser and meeting keys (SPEC §6). Meeting indexes are sorted sets scored by the
 // meeting's time (Meeting.When), so slot finding, digests and health checks read a range.
 func keyAdviser(t bot.TenantID, id bot.AdviserID) string       { return tk(t, "adviser:"+string(id)) }
