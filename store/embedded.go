@@ -131,7 +131,10 @@ func (db *DB) openEmbedded(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("store: start embedded redis: %w", err)
 	}
 	db.mini = m
-	db.Client = redis.NewUniversalClient(&redis.UniversalOptions{Addrs: []string{m.Addr()}, Password: pw, PoolSize: 64})
+	db.Client = redis.NewUniversalClient(&redis.UniversalOptions{Addrs: []string{m.Addr()}, Password: pw, PoolSize: 64,
+		// The server is in-process: long timeouts only guard against a stall, and a busy
+		// two-core machine must not turn a large pipeline into an error.
+		ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second})
 	if cfg.DataDir != "" {
 		info, _ := json.Marshal(runningInfo{Addr: m.Addr(), Password: pw})
 		db.infoPath = filepath.Join(cfg.DataDir, runningFile)

@@ -46,7 +46,7 @@ func (s *NeedService) CreateNeed(ctx context.Context, n *bot.Need, draft string)
 	}
 	n.UpdatedAt, n.StatusAt = now, now
 	if len(n.History) == 0 {
-		n.History = []bot.HistoryEntry{{At: now, By: n.FiledBy, Action: "filed", To: n.Status}}
+		n.History = []bot.HistoryEntry{{At: n.CreatedAt, By: n.FiledBy, Action: "filed", To: n.Status}}
 	}
 	if draft != "" {
 		// Claim the draft first: if another replica is saving the same draft, it wins.

@@ -103,6 +103,11 @@ func newApp(ctx context.Context, cfg appConfig) (*App, error) {
 	a.Outbox.Register(a.Worker)
 
 	(&handlers.Membership{Members: a.Members}).Register(a.Mux)
+	// Needs come first: other features (candidates, meetings, digest) build on them.
+	if err := wireNeeds(ctx, a); err != nil {
+		db.Close()
+		return nil, err
+	}
 	for _, wire := range features {
 		if err := wire(ctx, a); err != nil {
 			db.Close()

@@ -10,8 +10,8 @@ import (
 )
 
 func init() {
-	features = append(features, wireNeeds)
-	demoSeeders = append(demoSeeders, seedDemoNeeds)
+	// wireNeeds runs before the features list (newApp calls it): other features hook into a.Needs.
+	demoSeeders = append([]func(context.Context, *App) error{seedDemoNeeds}, demoSeeders...)
 }
 
 func wireNeeds(_ context.Context, a *App) error {

@@ -1,0 +1,114 @@
+package main
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/kakehashi/kakehashi/bot"
+	"github.com/kakehashi/kakehashi/handlers"
+)
+
+func TestDigestPreviewGolden(t *testing.T) {
+	ta := newTestApp(t)
+	mayor := ta.join("DEMO-MAYOR", "市長")
+	r := mayor.say("ダイジェスト")
+	if len(r) != 1 || r[0].Kind != "digest" {
+		t.Fatalf("digest reply = %s", dump(r))
+	}
+	if len(r[0].Attachments) != 1 || r[0].Attachments[0].ContentType != "image/png" || !strings.Contains(r[0].Attachments[0].Alt, "棒グラフ") ||
+		!strings.HasPrefix(r[0].Attachments[0].URL, "/web/api/attachments/") {
+		t.Fatalf("chart attachment = %+v", r[0].Attachments)
+	}
+	// The chart downloads for the mayor only.
+	res, err := mayor.client.Get(ta.srv.URL + r[0].Attachments[0].URL)
+	if err != nil || res.StatusCode != 200 || res.Header.Get("Content-Type") != "image/png" {
+		t.Fatalf("download: %v %v", res, err)
+	}
+	res.Body.Close()
+	var b strings.Builder
+	b.WriteString(r[0].Text + "\n")
+	for _, f := range r[0].Fields {
+		b.WriteString("[" + f.Label + "]\n" + f.Value + "\n")
+	}
+	checkGolden(t, "digest_demo.golden", b.String())
+	// Staff may not see it.
+	mustContain(t, ta.join("DEMO-STAFF", "").say("ダイジェスト"), "担当者のみ")
+}
+
+func TestDigestScheduleHolidayShift(t *testing.T) {
+	ta := newTestApp(t)
+	// 2027-01-11 is 成人の日 (Monday): the digest goes out on Tuesday 08:30.
+	ws := handlers.WeekStart(time.Date(2027, 1, 13, 12, 0, 0, 0, bot.Tokyo))
+	if got, want := ta.Digest.SendTime(ws), time.Date(2027, 1, 12, 8, 30, 0, 0, bot.Tokyo); !got.Equal(want) {
+		t.Fatalf("send time = %s, want %s", got, want)
+	}
+	if got, want := ta.Digest.SendTime(handlers.WeekStart(time.Date(2026, 11, 25, 0, 0, 0, 0, bot.Tokyo))), time.Date(2026, 11, 23, 8, 30, 0, 0, bot.Tokyo).AddDate(0, 0, 1); !got.Equal(want) {
+		// 2026-11-23 is 勤労感謝の日 (Monday).
+		t.Fatalf("send time = %s, want %s", got, want)
+	}
+	mayor := ta.join("DEMO-MAYOR", "")
+	ta.clock.t = time.Date(2027, 1, 11, 9, 0, 0, 0, bot.Tokyo)
+	if n, err := ta.Digest.Tick(context.Background()); err != nil || n != 0 {
+		t.Fatalf("tick on the holiday sent %d, %v", n, err)
+	}
+	ta.clock.t = time.Date(2027, 1, 12, 8, 31, 0, 0, bot.Tokyo)
+	if n, err := ta.Digest.Tick(context.Background()); err != nil || n != 1 {
+		t.Fatalf("tick on Tuesday sent %d, %v", n, err)
+	}
+	ta.runJobs()
+	p := mayor.pushes()
+	if len(p) != 1 || p[0].Kind != "digest" || len(p[0].Attachments) != 1 {
+		t.Fatalf("mayor got %s", dump(p))
+	}
+}
+
+func TestDigestTwoSchedulersSendOnce(t *testing.T) {
+	ta := newTestApp(t)
+	mayor := ta.join("DEMO-MAYOR", "")
+	ta.clock.t = time.Date(2026, 11, 30, 8, 30, 5, 0, bot.Tokyo)
+	other := *ta.Digest // a second replica's scheduler over the same Redis
+	var wg sync.WaitGroup
+	for _, d := range []*handlers.Digest{ta.Digest, &other} {
+		wg.Add(1)
+		go func() { defer wg.Done(); d.Tick(context.Background()) }()
+	}
+	wg.Wait()
+	ta.runJobs()
+	ta.Digest.Tick(context.Background())
+	other.Tick(context.Background())
+	ta.runJobs()
+	if p := mayor.pushes(); len(p) != 1 {
+		t.Fatalf("mayor got %d digests: %s", len(p), dump(p))
+	}
+}
+
+func TestDigestCatchUpAfterMissedMonday(t *testing.T) {
+	ta := newTestApp(t)
+	mayor := ta.join("DEMO-MAYOR", "")
+	// The bot was down on Monday; it starts on Wednesday of the same week.
+	ta.clock.t = time.Date(2026, 12, 2, 14, 0, 0, 0, bot.Tokyo)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { ta.Digest.Run(ctx, time.Hour, nil); close(done) }()
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		if ok, _ := ta.Digest.Marks.DigestSent(context.Background(), DemoTenant, handlers.WeekKey(ta.clock.Now())); ok {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	ta.runJobs()
+	if p := mayor.pushes(); len(p) != 1 {
+		t.Fatalf("catch-up sent %d digests", len(p))
+	}
+	// The next week's Monday before 08:30 sends nothing yet.
+	ta.clock.t = time.Date(2026, 12, 7, 8, 0, 0, 0, bot.Tokyo)
+	if n, _ := ta.Digest.Tick(context.Background()); n != 0 {
+		t.Fatalf("sent %d before 08:30", n)
+	}
+}
