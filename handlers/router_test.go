@@ -42,6 +42,7 @@ type env struct {
 	logs    *syncBuffer
 	logger  *slog.Logger
 	bot     *handlers.Bot
+	cfg     envConfig
 	evt     atomic.Int64
 	// submitted records the drafts the flow saved.
 	mu        sync.Mutex
@@ -53,6 +54,9 @@ type envOpt func(*envConfig)
 type envConfig struct {
 	timeout  time.Duration
 	draftTTL time.Duration
+	busyWait time.Duration
+	// register adds test commands to every replica's router.
+	register func(*handlers.Mux)
 }
 
 func openStore(t *testing.T) *store.DB {
@@ -68,7 +72,7 @@ func openStore(t *testing.T) *store.DB {
 func newEnv(t *testing.T, opts ...envOpt) *env {
 	t.Helper()
 	t.Parallel()
-	cfg := envConfig{timeout: 5 * time.Second, draftTTL: 30 * time.Minute}
+	cfg := envConfig{timeout: 5 * time.Second, draftTTL: 30 * time.Minute, busyWait: 10 * time.Second}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -80,12 +84,14 @@ func newEnv(t *testing.T, opts ...envOpt) *env {
 	for code, role := range map[string]bot.Role{"STAFF": bot.RoleStaff, "DX": bot.RoleDXLead, "MAYOR": bot.RoleMayor, "ADMIN": bot.RoleAdmin} {
 		must(t, e.members.CreateInvite(ctx, &bot.Invite{Code: code, Tenant: "demo", Role: role, UsesLeft: -1}))
 	}
-	e.bot = e.newReplica(cfg)
+	e.cfg = cfg
+	e.bot = e.newReplica()
 	return e
 }
 
 // newReplica builds another bot over the same store, as a second process would.
-func (e *env) newReplica(cfg envConfig) *handlers.Bot {
+func (e *env) newReplica() *handlers.Bot {
+	cfg := e.cfg
 	mux := handlers.NewMux(e.logger)
 	mux.Use(handlers.Recover(e.logger), handlers.Log(e.logger), handlers.Timeout(cfg.timeout))
 	(&handlers.Membership{Members: e.members}).Register(mux)
@@ -124,8 +130,11 @@ func (e *env) newReplica(cfg envConfig) *handlers.Bot {
 			return nil
 		},
 	})
+	if cfg.register != nil {
+		cfg.register(mux)
+	}
 	return &handlers.Bot{Mux: mux, Members: e.members, Convs: store.NewConversations(e.db), Clock: bot.SystemClock,
-		Logger: e.logger, DraftTTL: cfg.draftTTL, BusyWait: 10 * time.Second}
+		Logger: e.logger, DraftTTL: cfg.draftTTL, BusyWait: cfg.busyWait}
 }
 
 // user is one web identity talking to the bot.
