@@ -66,6 +66,8 @@ type App struct {
 	cancel context.CancelFunc
 	// starters run when the app starts (schedulers, socket connections); closers when it stops.
 	starters []func(ctx context.Context)
+	// routes add the HTTP endpoints of optional features (platform webhooks).
+	routes []func(mux *http.ServeMux)
 }
 
 func newApp(ctx context.Context, cfg appConfig) (*App, error) {
@@ -175,13 +177,10 @@ func (a *App) initHTTP() {
 		w.Write([]byte("ready\n"))
 	})
 	a.HTTP.Handle("GET /metrics", promhttp.HandlerFor(a.Metrics, promhttp.HandlerOpts{}))
-	for _, r := range routes {
-		r(a)
+	for _, r := range a.routes {
+		r(a.HTTP)
 	}
 }
-
-// routes add HTTP endpoints of optional features (platform webhooks).
-var routes []func(a *App)
 
 // Start runs the background work: the job worker and feature starters.
 func (a *App) Start(ctx context.Context) {

@@ -41,6 +41,12 @@ func seedDemo(ctx context.Context, a *App) error {
 		}
 	} else if err != nil {
 		return err
+	} else if len(t.Departments) == 0 {
+		// The tenant came from the config file without departments.
+		t.Departments = DemoDepartments
+		if err := a.Members.CreateTenant(ctx, t); err != nil {
+			return err
+		}
 	}
 	for _, c := range demoCodes {
 		err := a.Members.CreateInvite(ctx, &bot.Invite{Code: c.Code, Tenant: DemoTenant, Role: c.Role, UsesLeft: -1})
