@@ -233,6 +233,10 @@ type CandidateService interface {
 	Contact(ctx context.Context, id CandidateID) (*Contact, error)
 	// EachCandidate calls fn for every profile, oldest first, loading them in batches.
 	EachCandidate(ctx context.Context, fn func(c *Candidate) error) error
+	// ChangedSince lists the profiles saved after change number since, and the current
+	// change number: match indexes in other processes (a replica, the import CLI's
+	// target server) catch up with it. Deleted profiles are not listed.
+	ChangedSince(ctx context.Context, since int64) (ids []CandidateID, now int64, err error)
 	// CountCandidates returns the size of the pool.
 	CountCandidates(ctx context.Context) (int, error)
 	// DeleteCandidate erases a profile: the profile, its contact, its index entries,

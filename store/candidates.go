@@ -169,9 +169,42 @@ func (s *CandidateService) SaveCandidate(ctx context.Context, c *bot.Candidate, 
 			}
 			return nil, false, unavailable("save candidate", err)
 		}
+		// Logged after the write, in one step with its number, so a process that reads
+		// change number g finds every change up to g and the profile as saved.
+		if err := changeScript.Run(ctx, s.db.Client, []string{keyCandidateChangeSeq(), keyCandidateChanges()}, string(id)).Err(); err != nil {
+			return nil, false, unavailable("log candidate change", err)
+		}
 		return out, created, nil
 	}
 	return nil, false, bot.Errorf(bot.ECONFLICT, "候補者情報が同時に更新されています。もう一度お試しください。")
+}
+
+var changeScript = redis.NewScript(`
+local g = redis.call('INCR', KEYS[1])
+redis.call('ZADD', KEYS[2], g, ARGV[1])
+return g`)
+
+// ChangedSince lists the profiles saved after change number since.
+func (s *CandidateService) ChangedSince(ctx context.Context, since int64) ([]bot.CandidateID, int64, error) {
+	now, err := s.db.Client.Get(ctx, keyCandidateChangeSeq()).Int64()
+	if errors.Is(err, redis.Nil) {
+		return nil, 0, nil
+	} else if err != nil {
+		return nil, 0, unavailable("read change number", err)
+	}
+	if now <= since {
+		return nil, now, nil
+	}
+	ms, err := s.db.Client.ZRangeByScore(ctx, keyCandidateChanges(), &redis.ZRangeBy{
+		Min: "(" + strconv.FormatInt(since, 10), Max: strconv.FormatInt(now, 10)}).Result()
+	if err != nil {
+		return nil, 0, unavailable("read changes", err)
+	}
+	ids := make([]bot.CandidateID, len(ms))
+	for i, m := range ms {
+		ids[i] = bot.CandidateID(m)
+	}
+	return ids, now, nil
 }
 
 // Candidate returns a profile or ENOTFOUND.
@@ -313,6 +346,7 @@ func (s *CandidateService) DeleteCandidate(ctx context.Context, id bot.Candidate
 	_, err = s.db.Client.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.Del(ctx, keyCandidate(id), keyCandidateContact(id), keyCandidateRefs(id))
 		p.ZRem(ctx, keyCandidates(), string(id))
+		p.ZRem(ctx, keyCandidateChanges(), string(id))
 		p.HDel(ctx, keyCandidateExt(), c.ExternalID)
 		if c.Member != nil {
 			p.HDel(ctx, keyCandidateMembers(), memberField(c.Member))

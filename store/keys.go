@@ -92,6 +92,8 @@ func keyCandidateSeq() string                       { return OperatorPrefix + "s
 func keyCandidateExt() string                       { return OperatorPrefix + "ext" }
 func keyCandidateMembers() string                   { return OperatorPrefix + "members" }
 func keyIntrosPending() string                      { return OperatorPrefix + "intros:pending" }
+func keyCandidateChanges() string                   { return OperatorPrefix + "changes" }
+func keyCandidateChangeSeq() string                 { return OperatorPrefix + "seq:change" }
 func keyOperatorAudit() string                      { return OperatorPrefix + "audit" }
 
 // Per-tenant candidate keys: which candidates a need was matched with, introduction

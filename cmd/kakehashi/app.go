@@ -59,6 +59,10 @@ type App struct {
 	Needs     *handlers.Needs
 	Digest    *handlers.Digest
 
+	CandidateStore *store.CandidateService
+	CandidatePool  *handlers.CandidatePool
+	Candidates     *handlers.Candidates
+
 	messages *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
 
