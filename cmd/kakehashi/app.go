@@ -58,6 +58,12 @@ type App struct {
 	NeedStore *store.NeedService
 	Needs     *handlers.Needs
 	Digest    *handlers.Digest
+	Home      *handlers.Home
+
+	AdviserStore *store.AdviserService
+	MeetingStore *store.MeetingService
+	Advisers     *handlers.Advisers
+	Meetings     *handlers.Meetings
 
 	CandidateStore *store.CandidateService
 	CandidatePool  *handlers.CandidatePool

@@ -86,7 +86,6 @@ func redisURLForTest(t testing.TB) string {
 	return u + "/" + itoa(testRedisDB)
 }
 
-
 // newTestApp starts the whole program with the demo tenant over httptest, with the
 // job worker stopped so tests run jobs with runJobs.
 func newTestApp(t *testing.T, opts ...testOpt) *testApp {

@@ -19,6 +19,8 @@ func wireNeeds(_ context.Context, a *App) error {
 	a.Needs = &handlers.Needs{Store: a.NeedStore, Members: a.Members, Messenger: a.Outbox, Channels: a.Outbox, Clock: a.Clock,
 		Similar: &handlers.SimilarNeeds{Store: a.NeedStore, MinScore: 30}}
 	a.Needs.Register(a.Mux)
+	a.Home = &handlers.Home{Sections: []handlers.HomeSection{a.Needs.HomeSection}}
+	a.Home.Register(a.Mux)
 	return nil
 }
 
