@@ -139,3 +139,9 @@ func (e *RetryAfterError) Error() string {
 	return "retry after " + e.After.String() + ": " + e.Err.Error()
 }
 func (e *RetryAfterError) Unwrap() error { return e.Err }
+
+// SenderFunc adapts a function to Sender.
+type SenderFunc func(ctx context.Context, d Delivery) error
+
+// Send calls f.
+func (f SenderFunc) Send(ctx context.Context, d Delivery) error { return f(ctx, d) }
