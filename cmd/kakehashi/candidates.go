@@ -31,7 +31,7 @@ func init() {
 		run  func(ctx context.Context, args []string, stdout io.Writer) error
 	}{"candidates", candidatesCmd})
 	settings = append(settings,
-		setting{"KAKEHASHI_MATCH_THRESHOLD", "40", "match score (0–100) a candidate needs to be sent to DX leads for a triaged need"},
+		setting{"KAKEHASHI_MATCH_THRESHOLD", "30", "match score (0–100) a candidate needs to be sent to DX leads for a triaged need"},
 		setting{"KAKEHASHI_MATCH_TOP", "3", "how many candidates at most are sent per need"})
 }
 
