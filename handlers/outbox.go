@@ -28,7 +28,20 @@ type Outbox struct {
 	Engine  Engine
 	Senders map[bot.Platform]bot.Sender
 	Logger  *slog.Logger
+	// Spool, when set, keeps inbound messages of platforms that never redeliver (LINE
+	// WORKS) while the queue cannot be reached, so their webhook still answers 200;
+	// ReplaySpooled puts them on the queue when Redis is back. Without it such a
+	// message fails with EUNAVAILABLE like any other.
+	Spool *store.Spool
 }
+
+// SpoolDispatch is the spool record kind of a message Dispatch could not queue.
+const SpoolDispatch = "dispatch"
+
+// spooled reports whether a platform's messages go to the spool when Redis is down:
+// those whose platform never sends a webhook again. Slack and LINE redeliver after a
+// 503, which is better than a local file that only this replica can replay.
+func spooled(p bot.Platform) bool { return p == bot.PlatformLineWorks }
 
 var (
 	_ bot.Messenger = (*Outbox)(nil)
@@ -88,8 +101,64 @@ func (o *Outbox) Push(ctx context.Context, to bot.Recipient, r bot.Reply, key st
 	return err
 }
 
-// Dispatch stores an inbound message for processing by a worker.
+// Dispatch stores an inbound message for processing by a worker. With a Spool, a
+// LINE WORKS message that cannot be queued is spooled instead and the person is told
+// that we are busy; while spooled messages wait, later ones join them, so one
+// conversation's messages keep their order.
 func (o *Outbox) Dispatch(ctx context.Context, m *bot.Message) error {
+	if o.Spool == nil || !spooled(m.Platform) {
+		return o.dispatch(ctx, m)
+	}
+	if m.EventID == "" {
+		m.EventID = "sp:" + store.NewToken() // replays must dedupe
+	}
+	if o.Spool.Pending() > 0 {
+		_, err := o.Spool.Append(SpoolDispatch, m)
+		return err
+	}
+	err := o.dispatch(ctx, m)
+	if err == nil || bot.ErrorCode(err) != bot.EUNAVAILABLE {
+		return err
+	}
+	if _, serr := o.Spool.Append(SpoolDispatch, m); serr != nil {
+		return fmt.Errorf("%w (and the spool failed: %v)", err, serr)
+	}
+	o.Logger.Warn("redis unreachable: inbound message spooled", "platform", m.Platform, "tenant", m.Tenant, "event_id", m.EventID)
+	o.notifyBusy(m)
+	return nil
+}
+
+// notifyBusy tells the sender of a spooled message that its answer will be late,
+// straight through the platform (the queue is down), in the background: the webhook
+// must answer at once. The notice is best effort; the message itself is safe.
+func (o *Outbox) notifyBusy(m *bot.Message) {
+	s, ok := o.Senders[m.Platform]
+	if !ok {
+		return
+	}
+	d := bot.Delivery{Tenant: m.Tenant, UserID: m.UserID, Channel: m.Channel, Key: "busy:" + m.EventID,
+		Replies: []bot.Reply{bot.Text(MsgBusy.In(langOf(nil, m)))}}
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		if err := s.Send(ctx, d); err != nil {
+			o.Logger.Warn("busy notice not sent", "platform", m.Platform, "tenant", m.Tenant, "err", err)
+		}
+	}()
+}
+
+// ReplaySpooled queues one spooled message (kind SpoolDispatch); it is idempotent, since
+// the queue drops a second job with the same event ID.
+func (o *Outbox) ReplaySpooled(ctx context.Context, r store.SpoolRecord) error {
+	var m bot.Message
+	if err := json.Unmarshal(r.Data, &m); err != nil {
+		o.Logger.Error("spooled message unreadable; dropped", "id", r.ID)
+		return nil
+	}
+	return o.dispatch(ctx, &m)
+}
+
+func (o *Outbox) dispatch(ctx context.Context, m *bot.Message) error {
 	id := "in:" + string(m.Platform) + ":" + m.EventID
 	if m.EventID == "" {
 		id = "in:" + string(m.Platform) + ":" + store.NewToken()

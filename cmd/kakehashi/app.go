@@ -78,6 +78,10 @@ type App struct {
 	starters []func(ctx context.Context)
 	// routes add the HTTP endpoints of optional features (platform webhooks).
 	routes []func(mux *http.ServeMux)
+	// spool keeps LINE WORKS and web messages while Redis is down (spool.go); closers
+	// release such resources when the app stops.
+	spool   *store.Spool
+	closers []func()
 }
 
 func newApp(ctx context.Context, cfg appConfig) (*App, error) {
@@ -211,6 +215,9 @@ func (a *App) Close() error {
 		a.cancel()
 	}
 	a.bg.Wait()
+	for _, c := range a.closers {
+		c()
+	}
 	return a.DB.Close()
 }
 

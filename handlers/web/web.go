@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/kakehashi/kakehashi/bot"
@@ -35,6 +36,21 @@ type Channel struct {
 	Logger  *slog.Logger
 	// Secure marks the cookie Secure (set when served over HTTPS).
 	Secure bool
+	// Spool, when set, keeps messages that arrive while Redis cannot be reached: the
+	// person is told we are busy (202) and the answer comes to the inbox after Replay.
+	Spool *store.Spool
+}
+
+// SpoolKind is the spool record kind of a web message.
+const SpoolKind = "web"
+
+// spooledMessage is a message kept while Redis was down. The session is looked up in
+// Redis, so the cookie's tenant and token are kept and resolved on replay.
+type spooledMessage struct {
+	Tenant bot.TenantID `json:"tenant"`
+	Token  string       `json:"token"`
+	Req    messageReq   `json:"req"`
+	Locale string       `json:"locale,omitempty"`
 }
 
 var _ bot.Sender = (*Channel)(nil)
@@ -139,21 +155,33 @@ func (c *Channel) session(w http.ResponseWriter, r *http.Request) {
 }
 
 func (c *Channel) auth(w http.ResponseWriter, r *http.Request) (*store.Session, bool) {
-	ck, err := r.Cookie(CookieName)
+	s, _, _, err := c.lookup(r)
 	if err == nil {
-		if t, tok, ok := strings.Cut(ck.Value, "."); ok && t != "" && tok != "" {
-			s, err := c.Store.Session(r.Context(), bot.TenantID(t), tok)
-			if err == nil {
-				return s, true
-			}
-			if bot.ErrorCode(err) == bot.EUNAVAILABLE {
-				writeErr(w, http.StatusServiceUnavailable, handlers.MsgBusy.JA)
-				return nil, false
-			}
-		}
+		return s, true
 	}
-	writeErr(w, http.StatusUnauthorized, "参加していません。招待コードで参加してください。")
+	if bot.ErrorCode(err) == bot.EUNAVAILABLE {
+		writeErr(w, http.StatusServiceUnavailable, handlers.MsgBusy.JA)
+		return nil, false
+	}
+	writeErr(w, http.StatusUnauthorized, msgNoSession)
 	return nil, false
+}
+
+const msgNoSession = "参加していません。招待コードで参加してください。"
+
+// lookup resolves the session cookie. It returns the cookie's tenant and token too, and
+// an error with EUNAVAILABLE when Redis cannot be reached (any other error: no session).
+func (c *Channel) lookup(r *http.Request) (*store.Session, bot.TenantID, string, error) {
+	ck, err := r.Cookie(CookieName)
+	if err != nil {
+		return nil, "", "", ErrNoSession
+	}
+	t, tok, ok := strings.Cut(ck.Value, ".")
+	if !ok || t == "" || tok == "" {
+		return nil, "", "", ErrNoSession
+	}
+	s, err := c.Store.Session(r.Context(), bot.TenantID(t), tok)
+	return s, bot.TenantID(t), tok, err
 }
 
 type messageReq struct {
@@ -169,8 +197,14 @@ type messagesResp struct {
 }
 
 func (c *Channel) messages(w http.ResponseWriter, r *http.Request) {
-	s, ok := c.auth(w, r)
-	if !ok {
+	s, tenant, token, lerr := c.lookup(r)
+	down := lerr != nil && bot.ErrorCode(lerr) == bot.EUNAVAILABLE
+	if lerr != nil && (!down || c.Spool == nil) {
+		if down {
+			writeErr(w, http.StatusServiceUnavailable, handlers.MsgBusy.JA)
+		} else {
+			writeErr(w, http.StatusUnauthorized, msgNoSession)
+		}
 		return
 	}
 	var req messageReq
@@ -185,17 +219,23 @@ func (c *Channel) messages(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, http.StatusRequestEntityTooLarge, "メッセージは5,000文字以内でお願いします。")
 		return
 	}
-	evt := req.ID
 	if h := r.Header.Get("Idempotency-Key"); h != "" {
-		evt = h
+		req.ID = h
 	}
-	if evt != "" {
-		evt = "web:" + s.UserID + ":" + evt
+	sm := spooledMessage{Tenant: tenant, Token: token, Req: req, Locale: r.Header.Get("Accept-Language")}
+	if down || (c.Spool != nil && !c.spoolDrained(r.Context())) {
+		// Redis is down, or messages spooled earlier are still waiting: keep this one
+		// behind them, so the conversation stays in order.
+		c.spool(w, sm)
+		return
 	}
-	m := &bot.Message{EventID: evt, Platform: bot.PlatformWeb, Tenant: s.Tenant, UserID: s.UserID,
-		Text: req.Text, Action: req.Action, Value: req.Value, Locale: r.Header.Get("Accept-Language")}
+	m := c.message(s, sm)
 	replies, err := c.Engine.Handle(r.Context(), m)
 	if err != nil && bot.ErrorCode(err) == bot.EUNAVAILABLE {
+		if c.Spool != nil {
+			c.spool(w, sm)
+			return
+		}
 		writeJSON(w, http.StatusServiceUnavailable, messagesResp{Replies: replies})
 		return
 	}
@@ -290,6 +330,87 @@ func (c *Channel) Send(ctx context.Context, d bot.Delivery) error {
 		}
 	}
 	return nil
+}
+
+// message builds the inbound message of a (possibly spooled) request.
+func (c *Channel) message(s *store.Session, sm spooledMessage) *bot.Message {
+	evt := sm.Req.ID
+	if evt != "" {
+		evt = "web:" + s.UserID + ":" + evt
+	}
+	return &bot.Message{EventID: evt, Platform: bot.PlatformWeb, Tenant: s.Tenant, UserID: s.UserID,
+		Text: sm.Req.Text, Action: sm.Req.Action, Value: sm.Req.Value, Locale: sm.Locale}
+}
+
+// spool keeps a message for Replay and tells the person we are busy. 202: the message is
+// safe, so the browser must not send it again; the answer arrives in the inbox.
+func (c *Channel) spool(w http.ResponseWriter, sm spooledMessage) {
+	if _, err := c.Spool.Append(SpoolKind, sm); err != nil {
+		c.Logger.Error("web message could not be spooled", "err", err)
+		writeJSON(w, http.StatusServiceUnavailable, messagesResp{Replies: []bot.Reply{bot.Text(handlers.MsgBusy.JA)}})
+		return
+	}
+	c.Logger.Warn("redis unreachable: web message spooled", "tenant", sm.Tenant)
+	lang := bot.LangJA
+	if strings.HasPrefix(sm.Locale, "en") {
+		lang = bot.LangEN
+	}
+	writeJSON(w, http.StatusAccepted, messagesResp{Replies: []bot.Reply{bot.Text(handlers.MsgBusy.In(lang))}})
+}
+
+// spoolDrained waits a little for spooled messages to be replayed and reports whether
+// none are left.
+func (c *Channel) spoolDrained(ctx context.Context) bool {
+	deadline := time.Now().Add(3 * time.Second)
+	for c.Spool.Pending() > 0 {
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return false
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return true
+}
+
+// Replay processes a spooled web message (kind SpoolKind) now that Redis is back; its
+// answer goes to the person's inbox, once. It returns an error (try again later) while
+// Redis is unreachable; a message whose session expired meanwhile is dropped.
+func (c *Channel) Replay(ctx context.Context, rec store.SpoolRecord) error {
+	var sm spooledMessage
+	if err := json.Unmarshal(rec.Data, &sm); err != nil {
+		c.Logger.Error("spooled web message unreadable; dropped", "id", rec.ID)
+		return nil
+	}
+	s, err := c.Store.Session(ctx, sm.Tenant, sm.Token)
+	if err != nil {
+		if bot.ErrorCode(err) == bot.EUNAVAILABLE {
+			return err
+		}
+		c.Logger.Warn("spooled web message of an expired session dropped", "tenant", sm.Tenant, "id", rec.ID)
+		return nil
+	}
+	if sm.Req.ID == "" {
+		sm.Req.ID = "spool:" + rec.ID // a replay after a crash is a duplicate, not a new message
+	}
+	replies, err := c.Engine.Handle(ctx, c.message(s, sm))
+	if err != nil && bot.ErrorCode(err) == bot.EUNAVAILABLE {
+		return err
+	}
+	if len(replies) == 0 {
+		return nil
+	}
+	d := bot.Delivery{Tenant: s.Tenant, UserID: string(s.Person), Replies: replies, Key: "spool:" + rec.ID}
+	// The message is processed now and a replay would be a silent duplicate: keep trying
+	// to deliver its answer for a while rather than lose it.
+	for wait := 100 * time.Millisecond; ; wait = min(wait*2, 5*time.Second) {
+		if err = c.Send(ctx, d); err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
+	}
 }
 
 // ErrNoSession is returned for requests without a valid session.
