@@ -51,6 +51,11 @@ func wireSlack(_ context.Context, a *App) error {
 		return nil
 	}
 	cfg.Bindings, _ = a.bindings()
+	if v := getenv("KAKEHASHI_SLACK_POST_INTERVAL"); v != "" {
+		if cfg.PostInterval, err = time.ParseDuration(v); err != nil {
+			return fmt.Errorf("KAKEHASHI_SLACK_POST_INTERVAL: %q is not a duration (e.g. 1s)", v)
+		}
+	}
 	ad, err := slack.New(cfg, slack.Deps{Dispatcher: a.Outbox, Engine: a, Forms: a.Bot, Logger: a.Logger})
 	if err != nil {
 		return fmt.Errorf("Slack: %w", err)

@@ -36,6 +36,7 @@ var settings = []setting{
 	{"KAKEHASHI_SLACK_SIGNING_SECRET", "", "Slack signing secret (HTTP mode); also *_FILE"},
 	{"KAKEHASHI_SLACK_APP_TOKEN", "", "Slack app-level token (xapp-…, Socket Mode); also *_FILE"},
 	{"KAKEHASHI_SLACK_API_URL", "https://slack.com/api/", "Slack Web API base URL"},
+	{"KAKEHASHI_SLACK_POST_INTERVAL", "1s", "spacing of messages to one Slack channel (Slack allows about one per second)"},
 	{"KAKEHASHI_LINEWORKS_BOT_ID", "", "LINE WORKS bot ID"},
 	{"KAKEHASHI_LINEWORKS_BOT_SECRET", "", "LINE WORKS bot secret (callback signature); also *_FILE"},
 	{"KAKEHASHI_LINEWORKS_CLIENT_ID", "", "LINE WORKS client ID"},
