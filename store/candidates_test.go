@@ -269,3 +269,37 @@ func TestCandidateAuditLog(t *testing.T) {
 		t.Fatalf("operator audit log = %+v", op)
 	}
 }
+
+// TestCandidateChangedSince is how a second process's index catches up: every save is
+// logged with a number, deletions drop out of the log.
+func TestCandidateChangedSince(t *testing.T) {
+	db := openTest(t)
+	s := store.NewCandidateService(db)
+	ctx := context.Background()
+	ids, now, err := s.ChangedSince(ctx, 0)
+	mustNoErr(t, err)
+	if len(ids) != 0 || now != 0 {
+		t.Fatalf("empty pool: ids=%v now=%d", ids, now)
+	}
+	a, _, err := s.SaveCandidate(ctx, newCandidate("A", "甲", "RPA"), nil)
+	mustNoErr(t, err)
+	b, _, err := s.SaveCandidate(ctx, newCandidate("B", "乙", "GIS"), nil)
+	mustNoErr(t, err)
+	ids, mark, err := s.ChangedSince(ctx, 0)
+	mustNoErr(t, err)
+	if diff := cmp.Diff([]bot.CandidateID{a.ID, b.ID}, ids); diff != "" || mark != 2 {
+		t.Fatalf("changes since 0 (-want +got):\n%s now=%d", diff, mark)
+	}
+	a.Skills = "RPA、kintone"
+	_, _, err = s.SaveCandidate(ctx, a, nil)
+	mustNoErr(t, err)
+	mustNoErr(t, s.DeleteCandidate(ctx, b.ID))
+	ids, now, err = s.ChangedSince(ctx, mark)
+	mustNoErr(t, err)
+	if diff := cmp.Diff([]bot.CandidateID{a.ID}, ids); diff != "" || now != 3 {
+		t.Fatalf("changes since %d (-want +got):\n%s now=%d", mark, diff, now)
+	}
+	if ids, _, _ := s.ChangedSince(ctx, now); len(ids) != 0 {
+		t.Fatalf("changes since now = %v", ids)
+	}
+}

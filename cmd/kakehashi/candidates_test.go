@@ -20,7 +20,7 @@ import (
 
 // cli runs an admin command against the test app's store, as an operator would on the
 // same machine (attached to the running embedded server, or on the test Redis).
-func (ta *testApp) cli(args ...string) (string, error) {
+func (ta *testApp) candCLI(args ...string) (string, error) {
 	ta.t.Helper()
 	ta.t.Setenv("KAKEHASHI_DATA_DIR", ta.dir)
 	ta.t.Setenv("KAKEHASHI_REDIS_URL", ta.cfg.RedisURL)
@@ -29,13 +29,13 @@ func (ta *testApp) cli(args ...string) (string, error) {
 	return out.String(), err
 }
 
-// regProfile is what a candidate types into the registration form.
-type regProfile struct {
+// candProfile is what a candidate types into the registration form.
+type candProfile struct {
 	Name, Headline, Skills, Categories, Email, Phone string
 }
 
-// registerCandidate runs consent and the whole form for u and returns the replies of 登録.
-func registerCandidate(t *testing.T, u *webUser, p regProfile) []bot.Reply {
+// registerCand runs consent and the whole form for u and returns the replies of 登録.
+func registerCand(t *testing.T, u *webUser, p candProfile) []bot.Reply {
 	t.Helper()
 	consent := u.say("候補者登録")
 	u.press(choice(t, consent, "はい").Action, choice(t, consent, "はい").Value)
@@ -45,8 +45,8 @@ func registerCandidate(t *testing.T, u *webUser, p regProfile) []bot.Reply {
 	return u.press(dialog.ActSubmit, "")
 }
 
-// cardFor finds the candidate card about ref among replies.
-func cardFor(t *testing.T, replies []bot.Reply, ref string) bot.Reply {
+// candCardFor finds the candidate card about ref among replies.
+func candCardFor(t *testing.T, replies []bot.Reply, ref string) bot.Reply {
 	t.Helper()
 	for _, r := range replies {
 		if r.Kind == "candidate_card" && len(r.Fields) > 0 && r.Fields[0].Value == ref {
@@ -67,15 +67,15 @@ func candidateCards(replies []bot.Reply) []bot.Reply {
 	return out
 }
 
-// triage moves a need to 確認済 as a DX lead does.
-func triage(t *testing.T, lead *webUser, need string) {
+// triageNeed moves a need to 確認済 as a DX lead does.
+func triageNeed(t *testing.T, lead *webUser, need string) {
 	t.Helper()
 	lead.press("need.setstatus", need+":triaged")
 	lead.press(dialog.ActSkip, "")
 	mustContain(t, lead.press(dialog.ActSubmit, ""), "「確認済」にしました")
 }
 
-func mustNotContain(t *testing.T, where string, s string, bad ...string) {
+func candNotContain(t *testing.T, where string, s string, bad ...string) {
 	t.Helper()
 	for _, b := range bad {
 		if strings.Contains(s, b) {
@@ -84,7 +84,7 @@ func mustNotContain(t *testing.T, where string, s string, bad ...string) {
 	}
 }
 
-func writeFile(t *testing.T, name, content string) string {
+func candFile(t *testing.T, name, content string) string {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), name)
 	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
@@ -93,7 +93,7 @@ func writeFile(t *testing.T, name, content string) string {
 	return p
 }
 
-const importHeader = "external_id,display_name,headline,skills,categories,mic_type,years,hours_per_week,days,work_style,region,engagement,email,phone,consent_version,consent_at\n"
+const candImportHeader = "external_id,display_name,headline,skills,categories,mic_type,years,hours_per_week,days,work_style,region,engagement,email,phone,consent_version,consent_at\n"
 
 func TestCandidateImportReportAndReimport(t *testing.T) {
 	ta := newTestApp(t)
@@ -101,7 +101,7 @@ func TestCandidateImportReportAndReimport(t *testing.T) {
 	before, _ := ta.CandidateStore.CountCandidates(ctx)
 
 	// A BOM, a multi-line quoted field, and one bad line of each kind.
-	csv := "\ufeff" + importHeader +
+	csv := "\ufeff" + candImportHeader +
 		`GT-001,山本 一郎,RPA導入支援,"UiPathでのシナリオ開発
 WinActorの保守",rpa_automation;data_ai,engineer,8,10,weekday_evening;weekend,remote,岡山県,side_job,ichiro@example.jp,090-1111-2222,2026-11,2026-11-01` + "\n" +
 		`GT-002,中川 二葉,,GIS,disaster,engineer,5,8,weekend,remote,,side_job,,,,` + "\n" +
@@ -112,8 +112,8 @@ WinActorの保守",rpa_automation;data_ai,engineer,8,10,weekday_evening;weekend,
 		`GT-001,重複 太郎,,Excel,,,,,,,,,,,,` + "\n" +
 		`GT-007,大森 七海,,ChatGPTの活用,data_ai,,,,,,,,,,2026-11,11月1日` + "\n" +
 		`GT-008,小島 八重,SNS運用,Instagram運用,promotion_pr,service_designer,3,5,weekend,either,福岡県,side_job;contract,yae@example.jp,,,` + "\n"
-	path := writeFile(t, "candidates.csv", csv)
-	out, err := ta.cli("candidates", "import", path)
+	path := candFile(t, "candidates.csv", csv)
+	out, err := ta.candCLI("candidates", "import", path)
 	if err != errImportProblems {
 		t.Fatalf("import with bad lines: err = %v, want errImportProblems\n%s", err, out)
 	}
@@ -134,9 +134,9 @@ WinActorの保守",rpa_automation;data_ai,engineer,8,10,weekday_evening;weekend,
 
 	// Re-import: same external IDs update, nothing is added; a file without contact
 	// columns keeps the stored contact.
-	again := writeFile(t, "again.csv", "external_id,display_name,skills,categories\n"+
+	again := candFile(t, "again.csv", "external_id,display_name,skills,categories\n"+
 		"GT-001,山本 一郎,UiPath、WinActor、BizRobo,rpa_automation\nGT-008,小島 八重,Instagram、LINE公式アカウント,promotion_pr\n")
-	out, err = ta.cli("candidates", "import", again)
+	out, err = ta.candCLI("candidates", "import", again)
 	if err != nil || !strings.Contains(out, "imported 2: 0 new, 2 updated; 0 rejected") {
 		t.Fatalf("re-import: %v\n%s", err, out)
 	}
@@ -150,29 +150,29 @@ WinActorの保守",rpa_automation;data_ai,engineer,8,10,weekday_evening;weekend,
 	}
 
 	// JSON with arrays and numbers; its errors name lines too.
-	js := writeFile(t, "candidates.json", `[
+	js := candFile(t, "candidates.json", `[
   {"external_id": "GT-101", "display_name": "北村 十和", "skills": "QGISでのハザードマップ作成",
    "categories": ["disaster_prevention"], "hours_per_week": 6, "days": ["weekend"],
    "consent_version": "2026-11", "consent_at": "2026-11-02"},
   {"external_id": "GT-102", "display_name": "南 百花",
    "skills": ""}
 ]`)
-	out, err = ta.cli("candidates", "import", js)
+	out, err = ta.candCLI("candidates", "import", js)
 	if err != errImportProblems || !strings.Contains(out, "line 5: skills: required") || !strings.Contains(out, "imported 1: 1 new, 0 updated; 1 rejected") {
 		t.Fatalf("JSON import: %v\n%s", err, out)
 	}
 
 	// A file that is not UTF-8 (Shift_JIS from Excel) is refused as a whole.
-	sjis := writeFile(t, "sjis.csv", "external_id,display_name,skills\nA1,\x8eR\x96{,RPA\n")
-	if out, err = ta.cli("candidates", "import", sjis); err == nil || !strings.Contains(err.Error(), "line 2: the file is not UTF-8") {
+	sjis := candFile(t, "sjis.csv", "external_id,display_name,skills\nA1,\x8eR\x96{,RPA\n")
+	if out, err = ta.candCLI("candidates", "import", sjis); err == nil || !strings.Contains(err.Error(), "line 2: the file is not UTF-8") {
 		t.Fatalf("Shift_JIS file: %v\n%s", err, out)
 	}
 	// The running bot sees imported profiles without a restart.
 	lead := ta.join("DEMO-DX", "佐藤 一郎")
-	mustContain(t, lead.say("候補者検索 3"), "C-"+strings.TrimPrefix(string(mustExt(t, ta, "GT-101")), "c"))
+	mustContain(t, lead.say("候補者検索 3"), "C-"+strings.TrimPrefix(string(candIDByExt(t, ta, "GT-101")), "c"))
 }
 
-func mustExt(t *testing.T, ta *testApp, ext string) bot.CandidateID {
+func candIDByExt(t *testing.T, ta *testApp, ext string) bot.CandidateID {
 	t.Helper()
 	c, err := ta.CandidateStore.CandidateByExternalID(context.Background(), ext)
 	if err != nil {
@@ -185,7 +185,7 @@ func TestCandidateMatchCLI(t *testing.T) {
 	ta := newTestApp(t)
 	ctx := context.Background()
 	text := "RPAで給付金の入力作業を自動化したい。WinActorの経験者を希望します。"
-	out, err := ta.cli("candidates", "match", "--text", text, "--top", "5", "--json")
+	out, err := ta.candCLI("candidates", "match", "--text", text, "--top", "5", "--json")
 	if err != nil {
 		t.Fatalf("match: %v\n%s", err, out)
 	}
@@ -212,8 +212,8 @@ func TestCandidateMatchCLI(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Fatalf("CLI and bot rank differently (-bot +cli):\n%s", diff)
 	}
-	// --need ranks an existing need with its category, as the triage notification does.
-	out, err = ta.cli("candidates", "match", "--tenant", "demo", "--need", "3", "--top", "3", "--json")
+	// --need ranks an existing need with its category, as the triageNeed notification does.
+	out, err = ta.candCLI("candidates", "match", "--tenant", "demo", "--need", "3", "--top", "3", "--json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -223,22 +223,22 @@ func TestCandidateMatchCLI(t *testing.T) {
 		t.Fatalf("--need 3 = %+v, want the GIS/防災 profile first with the category reason", byNeed)
 	}
 	// A deleted profile is gone from the CLI's ranking too.
-	if out, err := ta.cli("candidates", "delete", "demo-cand-01"); err != nil || !strings.Contains(out, "deleted demo-cand-01") {
+	if out, err := ta.candCLI("candidates", "delete", "demo-cand-01"); err != nil || !strings.Contains(out, "deleted demo-cand-01") {
 		t.Fatalf("delete: %v %s", err, out)
 	}
-	out, _ = ta.cli("candidates", "match", "--text", text, "--top", "5", "--json")
+	out, _ = ta.candCLI("candidates", "match", "--text", text, "--top", "5", "--json")
 	if strings.Contains(out, "demo-cand-01") {
 		t.Fatalf("deleted profile still ranked: %s", out)
 	}
-	if _, err := ta.cli("candidates", "match", "--top", "5"); err == nil {
+	if _, err := ta.candCLI("candidates", "match", "--top", "5"); err == nil {
 		t.Fatal("match without --text or --need succeeded")
 	}
 }
 
 var (
-	profileA = regProfile{Name: "河合 結衣", Headline: "電子申請と窓口改革の実務経験", Skills: "電子申請の導入、窓口の申請受付のオンライン化、LoGoフォーム、業務改善",
+	candProfileA = candProfile{Name: "河合 結衣", Headline: "電子申請と窓口改革の実務経験", Skills: "電子申請の導入、窓口の申請受付のオンライン化、LoGoフォーム、業務改善",
 		Categories: "web_ux", Email: "yui.kawai@example.jp", Phone: "090-2222-3333"}
-	profileB = regProfile{Name: "星野 蓮", Headline: "電子申請フォームの設計", Skills: "電子申請フォームの設計と窓口業務の改善、申請受付の電子化",
+	candProfileB = candProfile{Name: "星野 蓮", Headline: "電子申請フォームの設計", Skills: "電子申請フォームの設計と窓口業務の改善、申請受付の電子化",
 		Categories: "web_ux", Email: "ren.hoshino@example.jp", Phone: "080-4444-5555"}
 )
 
@@ -253,27 +253,27 @@ func TestCandidateIntroductionBothAnswers(t *testing.T) {
 	staff := ta.join("DEMO-STAFF", "山田 花子")
 	a := ta.join("DEMO-CANDIDATE", "河合")
 	b := ta.join("DEMO-CANDIDATE", "星野")
-	mustContain(t, registerCandidate(t, a, profileA), "候補者として登録しました")
-	mustContain(t, registerCandidate(t, b, profileB), "候補者として登録しました")
+	mustContain(t, registerCand(t, a, candProfileA), "候補者として登録しました")
+	mustContain(t, registerCand(t, b, candProfileB), "候補者として登録しました")
 	ta.runJobs()
 	lead.pushes()
 	staff.pushes()
-	ca, _ := ta.CandidateStore.CandidateByMember(ctx, DemoTenant, bot.PersonID(a.UserIDPerson(t)))
-	cb, _ := ta.CandidateStore.CandidateByMember(ctx, DemoTenant, bot.PersonID(b.UserIDPerson(t)))
+	ca, _ := ta.CandidateStore.CandidateByMember(ctx, DemoTenant, bot.PersonID(a.candPersonID(t)))
+	cb, _ := ta.CandidateStore.CandidateByMember(ctx, DemoTenant, bot.PersonID(b.candPersonID(t)))
 
-	triage(t, lead, "1")
+	triageNeed(t, lead, "1")
 	ta.runJobs()
 	pushed := lead.pushes()
 	cards := candidateCards(pushed)
 	if len(cards) != 3 {
 		t.Fatalf("lead got %d candidate cards for need #1, want the top 3: %s", len(cards), dump(pushed))
 	}
-	cardA := cardFor(t, cards, ca.Ref())
-	cardFor(t, cards, cb.Ref())
+	cardA := candCardFor(t, cards, ca.Ref())
+	candCardFor(t, cards, cb.Ref())
 	mustContain(t, []bot.Reply{cardA}, "ニーズ「#1 窓口の申請受付を電子化したい」に合う候補者", "一致語: ", "電子申請", "カテゴリ一致: Web・UX", "一致度")
 	// Before any yes: no name, no contact.
 	all := texts(pushed) + dump(pushed)
-	mustNotContain(t, "candidate cards", all, profileA.Name, profileA.Email, profileA.Phone, profileB.Name, profileB.Email, profileB.Phone)
+	candNotContain(t, "candidate cards", all, candProfileA.Name, candProfileA.Email, candProfileA.Phone, candProfileB.Name, candProfileB.Email, candProfileB.Phone)
 	// Staff never see candidates.
 	if p := candidateCards(staff.pushes()); len(p) > 0 {
 		t.Fatalf("staff got candidate cards: %s", dump(p))
@@ -284,7 +284,7 @@ func TestCandidateIntroductionBothAnswers(t *testing.T) {
 	intro := choice(t, []bot.Reply{cardA}, "紹介を依頼")
 	mustContain(t, lead.press(intro.Action, intro.Value), "紹介を依頼しました", ca.Ref())
 	mustContain(t, lead.press(intro.Action, intro.Value), "既に紹介を依頼しています")
-	introB := choice(t, []bot.Reply{cardFor(t, cards, cb.Ref())}, "紹介を依頼")
+	introB := choice(t, []bot.Reply{candCardFor(t, cards, cb.Ref())}, "紹介を依頼")
 	lead.press(introB.Action, introB.Value)
 	ta.runJobs()
 
@@ -301,24 +301,32 @@ func TestCandidateIntroductionBothAnswers(t *testing.T) {
 	ta.runJobs()
 
 	got := lead.pushes()
-	mustContain(t, got, ca.Ref()+" さんがニーズ「#1 窓口の申請受付を電子化したい」の紹介を承諾しました", profileA.Name, profileA.Email, profileA.Phone,
+	mustContain(t, got, ca.Ref()+" さんがニーズ「#1 窓口の申請受付を電子化したい」の紹介を承諾しました", candProfileA.Name, candProfileA.Email, candProfileA.Phone,
 		cb.Ref()+"）は、ご本人の都合により今回は見送り")
-	mustNotContain(t, "the lead's messages after a no", texts(got)+dump(got), profileB.Name, profileB.Email, profileB.Phone)
+	candNotContain(t, "the lead's messages after a no", texts(got)+dump(got), candProfileB.Name, candProfileB.Email, candProfileB.Phone)
 	// Only the requesting DX lead gets the contact: nobody else's inbox has it.
 	for _, u := range []*webUser{staff, a, b} {
 		p := u.pushes()
-		mustNotContain(t, "another inbox", texts(p)+dump(p), profileA.Email, profileA.Phone)
+		candNotContain(t, "another inbox", texts(p)+dump(p), candProfileA.Email, candProfileA.Phone)
 	}
 
 	// Never twice for the same (need, candidate): triaging #1 again sends no card.
 	lead.press("need.setstatus", "1:matching")
 	lead.press(dialog.ActSkip, "")
 	lead.press(dialog.ActSubmit, "")
-	triage(t, lead, "1")
+	triageNeed(t, lead, "1")
 	ta.runJobs()
 	if c := candidateCards(lead.pushes()); len(c) != 0 {
 		t.Fatalf("cards sent twice: %s", dump(c))
 	}
+
+	// The texts people read, reviewed as a golden file: the card, the ping, the contact
+	// message and the polite no.
+	var golden strings.Builder
+	for _, part := range [][]bot.Reply{{cardA}, pa, got} {
+		golden.WriteString(candTranscript(part))
+	}
+	checkGolden(t, "candidates_introduction.golden", golden.String())
 
 	// Every request, answer and reveal is audited, without content.
 	log, err := ta.CandidateStore.AuditLog(ctx, DemoTenant, 50)
@@ -338,14 +346,27 @@ func TestCandidateIntroductionBothAnswers(t *testing.T) {
 		t.Fatalf("audit log (-want +got):\n%s", diff)
 	}
 	raw, _ := json.Marshal(log)
-	mustNotContain(t, "the audit log", string(raw), profileA.Name, profileA.Email, profileA.Skills)
-	if _, err := ta.cli("candidates", "intros"); err != nil {
+	candNotContain(t, "the audit log", string(raw), candProfileA.Name, candProfileA.Email, candProfileA.Skills)
+	if _, err := ta.candCLI("candidates", "intros"); err != nil {
 		t.Fatal(err)
 	}
 }
 
-// UserIDPerson returns the person ID behind a web session.
-func (u *webUser) UserIDPerson(t *testing.T) string {
+// candTranscript renders replies with their fields and buttons for golden files.
+func candTranscript(rs []bot.Reply) string {
+	var b strings.Builder
+	b.WriteString(texts(rs))
+	for _, r := range rs {
+		for _, c := range r.Choices {
+			b.WriteString("[" + c.Label + "]")
+		}
+	}
+	b.WriteString("\n---\n")
+	return b.String()
+}
+
+// candPersonID returns the person ID behind a web session.
+func (u *webUser) candPersonID(t *testing.T) string {
 	t.Helper()
 	p, err := u.ta.Members.PersonByIdentity(context.Background(), u.Tenant, bot.Identity{Platform: bot.PlatformWeb, UserID: u.UserID})
 	if err != nil {
@@ -359,15 +380,9 @@ func TestCandidateRegistrationConsentEditAndExport(t *testing.T) {
 	ctx := context.Background()
 	u := ta.join("DEMO-CANDIDATE", "河合")
 	before, _ := ta.CandidateStore.CountCandidates(ctx)
-	var transcript strings.Builder
+	var script strings.Builder
 	record := func(rs []bot.Reply) []bot.Reply {
-		transcript.WriteString(texts(rs))
-		for _, r := range rs {
-			for _, c := range r.Choices {
-				transcript.WriteString("[" + c.Label + "]")
-			}
-		}
-		transcript.WriteString("\n---\n")
+		script.WriteString(candTranscript(rs))
 		return rs
 	}
 
@@ -387,7 +402,7 @@ func TestCandidateRegistrationConsentEditAndExport(t *testing.T) {
 	// Consent given: the form, with validation, then the summary.
 	u.say("候補者登録")
 	record(u.press("cand.consent", bot.ConsentVersion))
-	for _, a := range []string{profileA.Name, profileA.Headline, profileA.Skills} {
+	for _, a := range []string{candProfileA.Name, candProfileA.Headline, candProfileA.Skills} {
 		record(u.say(a))
 	}
 	mustContain(t, record(u.say("宇宙開発")), "「宇宙開発」は分野の選択肢にありません")
@@ -396,11 +411,11 @@ func TestCandidateRegistrationConsentEditAndExport(t *testing.T) {
 		record(u.say(a))
 	}
 	mustContain(t, record(u.say("yui.kawai@example")), "メールアドレスの形式ではないようです")
-	record(u.say(profileA.Email))
-	sum := record(u.say(profileA.Phone))
-	mustContain(t, sum, "以下の内容でよろしいですか", "RPA・業務自動化、データ活用・AI", "平日夜、土日", profileA.Email)
+	record(u.say(candProfileA.Email))
+	sum := record(u.say(candProfileA.Phone))
+	mustContain(t, sum, "以下の内容でよろしいですか", "RPA・業務自動化、データ活用・AI", "平日夜、土日", candProfileA.Email)
 	mustContain(t, record(u.press(dialog.ActSubmit, "")), "候補者として登録しました（C-")
-	c, err := ta.CandidateStore.CandidateByMember(ctx, DemoTenant, bot.PersonID(u.UserIDPerson(t)))
+	c, err := ta.CandidateStore.CandidateByMember(ctx, DemoTenant, bot.PersonID(u.candPersonID(t)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -408,12 +423,12 @@ func TestCandidateRegistrationConsentEditAndExport(t *testing.T) {
 		!cmp.Equal(c.Days, []string{"weekday_evening", "weekend"}) || !cmp.Equal(c.Categories, []bot.Category{"rpa_automation", "data_ai"}) {
 		t.Fatalf("stored profile = %+v", c)
 	}
-	checkGolden(t, "candidates_registration.golden", transcript.String())
+	checkGolden(t, "candidates_registration.golden", script.String())
 
 	// 登録内容 masks the contact.
 	prof := u.say("登録内容")
 	mustContain(t, prof, "yu***@example.jp", "***-****-3333", "2026-11版")
-	mustNotContain(t, "the profile view", texts(prof), profileA.Email, profileA.Phone)
+	candNotContain(t, "the profile view", texts(prof), candProfileA.Email, candProfileA.Phone)
 
 	// 登録変更 edits one item and keeps the rest.
 	mustContain(t, u.say("登録変更"), "登録内容を変更します")
@@ -422,7 +437,7 @@ func TestCandidateRegistrationConsentEditAndExport(t *testing.T) {
 	u.say("自治体DXの実務経験10年")
 	mustContain(t, u.press(dialog.ActSubmit, ""), "登録内容を更新しました")
 	c2, _ := ta.CandidateStore.Candidate(ctx, c.ID)
-	if c2.Headline != "自治体DXの実務経験10年" || c2.Skills != profileA.Skills || !c2.Consent.At.Equal(c.Consent.At) {
+	if c2.Headline != "自治体DXの実務経験10年" || c2.Skills != candProfileA.Skills || !c2.Consent.At.Equal(c.Consent.At) {
 		t.Fatalf("after edit: %+v", c2)
 	}
 
@@ -441,29 +456,29 @@ func TestCandidateRegistrationConsentEditAndExport(t *testing.T) {
 		Profile bot.Candidate `json:"profile"`
 		Contact bot.Contact   `json:"contact"`
 	}
-	if err := json.Unmarshal(body, &doc); err != nil || doc.Contact.Email != profileA.Email || doc.Profile.Consent.Version != bot.ConsentVersion {
+	if err := json.Unmarshal(body, &doc); err != nil || doc.Contact.Email != candProfileA.Email || doc.Profile.Consent.Version != bot.ConsentVersion {
 		t.Fatalf("export body %s: %v", body, err)
 	}
 	if res, _ := staff.client.Get(ta.srv.URL + exp[0].Attachments[0].URL); res.StatusCode != 404 {
 		t.Fatalf("another session downloaded the export: %d", res.StatusCode)
 	}
 	log, _ := ta.CandidateStore.AuditLog(ctx, DemoTenant, 10)
-	if last := log[len(log)-1]; last.Action != bot.AuditCandidateExport || last.Record != c.ID || last.Actor != "demo/"+u.UserIDPerson(t) {
+	if last := log[len(log)-1]; last.Action != bot.AuditCandidateExport || last.Record != c.ID || last.Actor != "demo/"+u.candPersonID(t) {
 		t.Fatalf("last audit record = %+v, want the export", last)
 	}
 
 	// Pausing takes the profile out of matching; resuming puts it back.
 	u.press("cand.pause", "")
-	if res, _ := ta.CandidatePool.Search(ctx, handlers.NeedQuery(&bot.Need{Title: profileA.Skills}), 40); containsID(res, c.ID) {
+	if res, _ := ta.CandidatePool.Search(ctx, handlers.NeedQuery(&bot.Need{Title: candProfileA.Skills}), 40); candInResults(res, c.ID) {
 		t.Fatal("a paused profile is still matched")
 	}
 	u.press("cand.resume", "")
-	if res, _ := ta.CandidatePool.Search(ctx, handlers.NeedQuery(&bot.Need{Title: profileA.Skills}), 40); !containsID(res, c.ID) {
+	if res, _ := ta.CandidatePool.Search(ctx, handlers.NeedQuery(&bot.Need{Title: candProfileA.Skills}), 40); !candInResults(res, c.ID) {
 		t.Fatal("a resumed profile is not matched")
 	}
 }
 
-func containsID(res []match.Result, id bot.CandidateID) bool {
+func candInResults(res []match.Result, id bot.CandidateID) bool {
 	for _, r := range res {
 		if r.ID == string(id) {
 			return true
@@ -472,8 +487,8 @@ func containsID(res []match.Result, id bot.CandidateID) bool {
 	return false
 }
 
-// sentinel is personal data no log line and, after deletion, no key may contain.
-var sentinel = regProfile{Name: "検証用センチネル太郎", Headline: "センチネル見出し", Skills: "RPAで給付金の入力作業を自動化、WinActor、UiPath、センチネル技能",
+// candSentinel is personal data no log line and, after deletion, no key may contain.
+var candSentinel = candProfile{Name: "検証用センチネル太郎", Headline: "センチネル見出し", Skills: "RPAで給付金の入力作業を自動化、WinActor、UiPath、センチネル技能",
 	Categories: "rpa_automation", Email: "sentinel.taro@example.jp", Phone: "090-7777-8888"}
 
 // TestCandidateDeletionLeavesOnlyAudit registers a candidate who is matched to need
@@ -484,9 +499,9 @@ func TestCandidateDeletionLeavesOnlyAudit(t *testing.T) {
 	ta := newTestApp(t)
 	ctx := context.Background()
 	lead := ta.join("DEMO-DX", "佐藤 一郎")
-	u := ta.join("DEMO-CANDIDATE", sentinel.Name)
-	registerCandidate(t, u, sentinel)
-	pid := bot.PersonID(u.UserIDPerson(t))
+	u := ta.join("DEMO-CANDIDATE", candSentinel.Name)
+	registerCand(t, u, candSentinel)
+	pid := bot.PersonID(u.candPersonID(t))
 	c, err := ta.CandidateStore.CandidateByMember(ctx, DemoTenant, pid)
 	if err != nil {
 		t.Fatal(err)
@@ -496,7 +511,7 @@ func TestCandidateDeletionLeavesOnlyAudit(t *testing.T) {
 		t.Fatal(err)
 	}
 	if ok, _ := ta.CandidateStore.Matched(ctx, DemoTenant, 2, c.ID); !ok {
-		t.Fatal("the sentinel profile did not match need #2 (RPA)")
+		t.Fatal("the candSentinel profile did not match need #2 (RPA)")
 	}
 	mustContain(t, lead.press("cand.intro", "2:"+string(c.ID)), "紹介を依頼しました")
 	u.say("データ出力")
@@ -513,16 +528,16 @@ func TestCandidateDeletionLeavesOnlyAudit(t *testing.T) {
 	if p := u.pushes(); len(p) > 0 {
 		t.Fatalf("the deleted candidate still got pings: %s", dump(p))
 	}
-	if res, _ := ta.CandidatePool.Search(ctx, handlers.NeedQuery(&bot.Need{Title: sentinel.Skills}), 50); containsID(res, c.ID) {
+	if res, _ := ta.CandidatePool.Search(ctx, handlers.NeedQuery(&bot.Need{Title: candSentinel.Skills}), 50); candInResults(res, c.ID) {
 		t.Fatal("the deleted profile is still in the match index")
 	}
 
 	// SCAN every key: no personal data, and only audit records refer to the profile.
 	auditSeen := false
-	for _, k := range ta.allKeys() {
-		vals := ta.keyValues(k)
+	for _, k := range ta.candAllKeys() {
+		vals := ta.candKeyValues(k)
 		dump := k + "\n" + strings.Join(vals, "\n")
-		for _, bad := range []string{sentinel.Name, sentinel.Email, sentinel.Phone, "センチネル見出し", "センチネル技能", "chat-demo-" + string(pid)} {
+		for _, bad := range []string{candSentinel.Name, candSentinel.Email, candSentinel.Phone, "センチネル見出し", "センチネル技能", "chat-demo-" + string(pid)} {
 			if strings.Contains(dump, bad) {
 				t.Errorf("key %s still holds %q after deletion", k, bad)
 			}
@@ -547,7 +562,7 @@ func TestCandidateDeletionLeavesOnlyAudit(t *testing.T) {
 	}
 }
 
-func (ta *testApp) allKeys() []string {
+func (ta *testApp) candAllKeys() []string {
 	ta.t.Helper()
 	var keys []string
 	iter := ta.DB.Client.Scan(context.Background(), 0, "*", 1000).Iterator()
@@ -561,7 +576,7 @@ func (ta *testApp) allKeys() []string {
 }
 
 // keyValues returns a key's value as text parts, whatever its type.
-func (ta *testApp) keyValues(k string) []string {
+func (ta *testApp) candKeyValues(k string) []string {
 	ta.t.Helper()
 	ctx := context.Background()
 	c := ta.DB.Client
@@ -585,45 +600,48 @@ func (ta *testApp) keyValues(k string) []string {
 }
 
 // TestCandidateLogsHoldNoPersonalData runs registration (with a mistyped address),
-// matching, an accepted introduction, export, CLI import and deletion with sentinel
+// matching, an accepted introduction, export, CLI import and deletion with candSentinel
 // names, addresses and numbers, then searches every log line for them.
 func TestCandidateLogsHoldNoPersonalData(t *testing.T) {
 	ta := newTestApp(t)
 	lead := ta.join("DEMO-DX", "佐藤 一郎")
-	u := ta.join("DEMO-CANDIDATE", sentinel.Name)
+	u := ta.join("DEMO-CANDIDATE", candSentinel.Name)
 	consent := u.say("候補者登録")
 	u.press(choice(t, consent, "はい").Action, bot.ConsentVersion)
-	for _, a := range []string{sentinel.Name, sentinel.Headline, sentinel.Skills, sentinel.Categories, "エンジニア", "8", "10", "平日夜", "リモート", "岡山県", "副業",
-		"sentinel.taro＠example", sentinel.Email, sentinel.Phone} {
+	for _, a := range []string{candSentinel.Name, candSentinel.Headline, candSentinel.Skills, candSentinel.Categories, "エンジニア", "8", "10", "平日夜", "リモート", "岡山県", "副業",
+		"sentinel.taro＠example", candSentinel.Email, candSentinel.Phone} {
 		u.say(a)
 	}
 	u.press(dialog.ActSubmit, "")
 	ta.runJobs()
 	cards := candidateCards(lead.pushes())
-	c, err := ta.CandidateStore.CandidateByMember(context.Background(), DemoTenant, bot.PersonID(u.UserIDPerson(t)))
+	c, err := ta.CandidateStore.CandidateByMember(context.Background(), DemoTenant, bot.PersonID(u.candPersonID(t)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	intro := choice(t, []bot.Reply{cardFor(t, cards, c.Ref())}, "紹介を依頼")
+	intro := choice(t, []bot.Reply{candCardFor(t, cards, c.Ref())}, "紹介を依頼")
 	lead.press(intro.Action, intro.Value)
 	ta.runJobs()
 	yes := choice(t, u.pushes(), "はい")
 	u.press(yes.Action, yes.Value)
 	ta.runJobs()
-	mustContain(t, lead.pushes(), sentinel.Email)
+	mustContain(t, lead.pushes(), candSentinel.Email)
 	u.say("登録内容")
 	u.say("データ出力")
-	csvPath := writeFile(t, "s.csv", importHeader+"S-1,センチネル花子,,センチネル技能,,,,,,,,,hanako.sentinel@example.jp,080-6666-9999,,\nS-2,センチネル次郎,,,,,,,,,,,bad@@sentinel,,,\n")
-	ta.cli("candidates", "import", csvPath)
+	csvPath := candFile(t, "s.csv", candImportHeader+"S-1,センチネル花子,,センチネル技能,,,,,,,,,hanako.sentinel@example.jp,080-6666-9999,,\nS-2,センチネル次郎,,,,,,,,,,,bad@@sentinel,,,\n")
+	ta.candCLI("candidates", "import", csvPath)
 	u.say("登録削除")
 	u.press("cand.delete.confirm", string(c.ID))
 	ta.runJobs()
 
 	logs := ta.logs.String()
+	if !strings.Contains(logs, `"msg":"candidate index built","profiles":30`) {
+		t.Fatalf("no log line of the index build from the store:\n%s", logs)
+	}
 	if !strings.Contains(logs, "candidates matched for need") && !strings.Contains(logs, "candidate matched against open needs") {
 		t.Fatalf("the flow logged nothing about matching; the test would prove nothing:\n%s", logs)
 	}
-	for _, s := range []string{sentinel.Name, "センチネル", sentinel.Email, "sentinel.taro", sentinel.Phone, "7777-8888", "hanako.sentinel", "6666-9999", "bad@@sentinel", "example.jp"} {
+	for _, s := range []string{candSentinel.Name, "センチネル", candSentinel.Email, "sentinel.taro", candSentinel.Phone, "7777-8888", "hanako.sentinel", "6666-9999", "bad@@sentinel", "example.jp"} {
 		if strings.Contains(logs, s) {
 			i := strings.Index(logs, s)
 			t.Errorf("logs contain %q: …%s…", s, logs[max(0, i-200):min(len(logs), i+100)])
