@@ -106,7 +106,9 @@ func (h *Meetings) moveOptions(ctx context.Context, m *bot.Meeting, now time.Tim
 	req.Duration = time.Duration(m.DurationMin) * time.Minute
 	var out []string
 	for _, s := range calendar.FindSlots(req) {
-		out = append(out, s.Start.Format(time.RFC3339))
+		if !s.Start.Equal(m.Slot.Start) { // its own time is no move
+			out = append(out, s.Start.Format(time.RFC3339))
+		}
 	}
 	return strings.Join(out, ","), nil
 }
