@@ -241,14 +241,23 @@ func TestRecoverMiddleware(t *testing.T) {
 }
 
 func TestTimeoutMiddleware(t *testing.T) {
-	e := newEnv(t, func(c *envConfig) { c.timeout = 100 * time.Millisecond })
+	e := newEnv(t)
 	u := e.member("u1", "STAFF")
+	// A replica whose router gives each message 100 ms.
+	e.cfg.timeout = 100 * time.Millisecond
+	fast := e.newReplica()
+	m := u.msg()
+	m.Text = "遅い"
 	start := time.Now()
-	replies := u.say("遅い")
+	replies, err := fast.Handle(context.Background(), m)
 	if d := time.Since(start); d > 3*time.Second {
 		t.Errorf("a slow handler held the message for %s", d)
 	}
+	if err == nil {
+		t.Error("no error from a timed-out handler")
+	}
 	mustContain(t, replies, "申し訳ありません。処理中に問題が発生しました。")
+	// The conversation goes on.
 	mustContain(t, u.say("メニュー"), "メニュー")
 }
 

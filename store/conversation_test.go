@@ -102,7 +102,7 @@ func TestConversationLock(t *testing.T) {
 
 	// A replica that crashed while holding the lock blocks only until LockTTL.
 	mustNoErr(t, cs.Release(ctx, cl))
-	cs.LockTTL = 200 * time.Millisecond
+	cs.LockTTL = 300 * time.Millisecond
 	cl, err = cs.Claim(ctx, "demo", alice, "a1")
 	mustNoErr(t, err)
 	if _, err := cs.Claim(ctx, "demo", alice, "a2"); !errors.Is(err, store.ErrBusy) {

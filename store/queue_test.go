@@ -70,7 +70,7 @@ func TestQueueEnqueueOnce(t *testing.T) {
 		t.Error("enqueue while leased was accepted")
 	}
 	// After Ack the ID stays blocked for Retention, then may be used again.
-	q.Retention = 300 * time.Millisecond
+	q.Retention = 500 * time.Millisecond
 	mustNoErr(t, q.Ack(ctx, "r1"))
 	pending, err = q.Pending(ctx, "r1")
 	mustNoErr(t, err)

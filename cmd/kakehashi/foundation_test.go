@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/kakehashi/kakehashi/bot"
+	"github.com/kakehashi/kakehashi/store"
 )
 
 // TestDemoSession is the newcomer's first minutes: join with DEMO-STAFF, see the menu,
@@ -321,5 +322,42 @@ func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestKeyAudit: after a demo session of every role, every key in the store belongs to a
+// tenant (with its Cluster hash tag) or to one of the documented global families.
+func TestKeyAudit(t *testing.T) {
+	ta := newTestApp(t)
+	for _, c := range demoCodes {
+		u := ta.join(c.Code, "")
+		u.say("メニュー")
+		u.say("登録状況")
+	}
+	staff := ta.join("DEMO-STAFF", "")
+	staff.say("ニーズ登録")
+	staff.say("窓口の混雑")
+	ta.runJobs()
+	ctx := context.Background()
+	var keys []string
+	iter := ta.DB.Client.Scan(ctx, 0, "*", 1000).Iterator()
+	for iter.Next(ctx) {
+		keys = append(keys, iter.Val())
+	}
+	must(t, iter.Err())
+	if len(keys) < 20 {
+		t.Fatalf("only %d keys: %v", len(keys), keys)
+	}
+	for _, k := range keys {
+		ok := false
+		for _, p := range store.AllowedPrefixes {
+			ok = ok || strings.HasPrefix(k, p)
+		}
+		if !ok {
+			t.Errorf("key %q has none of the prefixes %q", k, store.AllowedPrefixes)
+		}
+		if strings.HasPrefix(k, "t:{") && !strings.HasPrefix(k, "t:{"+string(DemoTenant)+"}:") {
+			t.Errorf("key %q of another tenant in a demo-only store", k)
+		}
 	}
 }
