@@ -56,6 +56,10 @@ func (b *Bot) Handle(ctx context.Context, m *bot.Message) ([]bot.Reply, error) {
 	}
 	if tenant == "" {
 		tenant = unknownTenant
+	} else if m.Tenant == "" {
+		// Channels without a workspace binding (LINE) learn the tenant here; their
+		// deliveries need it for per-tenant limits and links.
+		m.Tenant = tenant
 	}
 	cl, err := b.claim(ctx, tenant, id, m.EventID)
 	if err != nil {
