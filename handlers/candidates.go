@@ -1015,6 +1015,8 @@ func (h *Candidates) deleteConfirm(ctx context.Context, w *Response, r *Request)
 	if err := h.Delete(ctx, c, bot.ActorOf(r.Person), r.Tenant.ID); err != nil {
 		return err
 	}
+	// An edit draft left open holds a copy of the profile and contact: drop it too.
+	w.State = nil
 	// The chat account stays (the person may register again) but loses its name.
 	r.Person.DisplayName = ""
 	if err := h.Members.SavePerson(ctx, r.Person); err != nil {

@@ -516,7 +516,9 @@ func TestCandidateDeletionLeavesOnlyAudit(t *testing.T) {
 	mustContain(t, lead.press("cand.intro", "2:"+string(c.ID)), "紹介を依頼しました")
 	u.say("データ出力")
 
-	mustContain(t, u.say("登録削除"), "元に戻せません")
+	// An edit draft is open (a copy of the profile and contact) when the person deletes.
+	mustContain(t, u.say("登録変更"), "登録内容を変更します")
+	mustContain(t, u.press("cand.delete", ""), "元に戻せません")
 	mustContain(t, u.press("cand.delete.confirm", string(c.ID)), "登録を削除しました")
 	mustContain(t, u.say("登録内容"), "まだ候補者登録をしていません")
 	mustContain(t, lead.press("cand.intro", "2:"+string(c.ID)), "この候補者はニーズ #2 の候補として表示されていません")
