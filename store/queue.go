@@ -30,11 +30,15 @@ type Queue struct {
 	// MaxAttempts before a job is dead-lettered.
 	MaxAttempts int
 	Logger      *slog.Logger
+	// wake tells an idle Worker of this process that a job became due, so it does not sit
+	// out the poll interval (jobs enqueued by other replicas are found by polling).
+	wake chan struct{}
 }
 
 // NewQueue returns the queue of db.
 func NewQueue(db *DB) *Queue {
-	return &Queue{db: db, Lease: time.Minute, Retention: 14 * 24 * time.Hour, MaxAttempts: 12, Logger: slog.Default()}
+	return &Queue{db: db, Lease: time.Minute, Retention: 14 * 24 * time.Hour, MaxAttempts: 12, Logger: slog.Default(),
+		wake: make(chan struct{}, 1)}
 }
 
 // Job is one unit of work.
@@ -67,6 +71,12 @@ func (q *Queue) Enqueue(ctx context.Context, kind, id string, payload any, runAt
 		id, kind, b, runAt.UnixMilli()).Int()
 	if err != nil {
 		return false, unavailable("enqueue", err)
+	}
+	if n == 1 && !runAt.After(q.db.Clock.Now()) {
+		select {
+		case q.wake <- struct{}{}:
+		default:
+		}
 	}
 	return n == 1, nil
 }
@@ -256,13 +266,19 @@ func (w *Worker) Run(ctx context.Context) {
 	defer wg.Wait()
 	for ctx.Err() == nil {
 		free := conc - len(sem)
-		var jobs []Job
-		var err error
-		if free > 0 {
-			jobs, err = w.Queue.Claim(ctx, free)
-			if err != nil && ctx.Err() == nil {
-				w.Queue.Logger.Warn("queue claim failed", "err", err)
+		if free == 0 {
+			// Every slot is busy: claim again as soon as one frees up, not after the poll
+			// interval, which capped a busy worker at Concurrency jobs per interval.
+			select {
+			case <-ctx.Done():
+			case sem <- struct{}{}:
+				<-sem
 			}
+			continue
+		}
+		jobs, err := w.Queue.Claim(ctx, free)
+		if err != nil && ctx.Err() == nil {
+			w.Queue.Logger.Warn("queue claim failed", "err", err)
 		}
 		for _, j := range jobs {
 			sem <- struct{}{}
@@ -275,6 +291,7 @@ func (w *Worker) Run(ctx context.Context) {
 		if len(jobs) == 0 {
 			select {
 			case <-ctx.Done():
+			case <-w.Queue.wake:
 			case <-time.After(poll):
 			}
 		}
