@@ -105,6 +105,23 @@ func (e *outboxEnv) run() int {
 	return n
 }
 
+// pushAgain pushes a key again once the queue has forgotten its first job (Retention), and
+// runs the new job.
+func (e *outboxEnv) pushAgain(to bot.Recipient, r bot.Reply, key string) {
+	e.t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		must(e.t, e.outbox.Push(context.Background(), to, r, key))
+		if e.run() == 1 {
+			return
+		}
+		if time.Now().After(deadline) {
+			e.t.Fatalf("push %s was never queued again", key)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 func (e *outboxEnv) dead() []string {
 	e.t.Helper()
 	jobs, err := e.outbox.Queue.Dead(context.Background())
@@ -133,9 +150,7 @@ func TestPushOnce(t *testing.T) {
 		t.Fatalf("deliveries (-want +got):\n%s", diff)
 	}
 	// Long after the queue forgot the job, the sent-record still stops a second send.
-	time.Sleep(20 * time.Millisecond)
-	must(t, e.outbox.Push(ctx, to, ping, "meeting:7:24h"))
-	e.run()
+	e.pushAgain(to, ping, "meeting:7:24h")
 	if n := len(e.senders[bot.PlatformSlack].sent()); n != 1 {
 		t.Errorf("sent %d times, want once", n)
 	}
@@ -333,9 +348,7 @@ func TestPushToWebInbox(t *testing.T) {
 	to := bot.Recipient{Tenant: "demo", Person: "p1"}
 	must(t, e.outbox.Push(ctx, to, bot.Text("ダイジェストが届きました。"), "digest:2026-W48"))
 	e.run()
-	time.Sleep(20 * time.Millisecond)
-	must(t, e.outbox.Push(ctx, to, bot.Text("ダイジェストが届きました。"), "digest:2026-W48"))
-	e.run()
+	e.pushAgain(to, bot.Text("ダイジェストが届きました。"), "digest:2026-W48")
 	items, err := ws.Inbox(ctx, "demo", "p1", 0)
 	must(t, err)
 	if len(items) != 1 || items[0].Reply.Text != "ダイジェストが届きました。" {

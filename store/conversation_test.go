@@ -108,10 +108,16 @@ func TestConversationLock(t *testing.T) {
 	if _, err := cs.Claim(ctx, "demo", alice, "a2"); !errors.Is(err, store.ErrBusy) {
 		t.Fatalf("claim while held: %v", err)
 	}
-	time.Sleep(cs.LockTTL + 50*time.Millisecond)
 	cs.LockTTL = time.Minute
-	late, err := cs.Claim(ctx, "demo", alice, "a2")
-	mustNoErr(t, err)
+	var late *store.Claim
+	awaitTTL(t, "the crashed replica's lock expires", func() bool {
+		late, err = cs.Claim(ctx, "demo", alice, "a2")
+		if errors.Is(err, store.ErrBusy) {
+			return false
+		}
+		mustNoErr(t, err)
+		return true
+	})
 	// The crashed replica's late commit must not release the new holder's lock.
 	mustNoErr(t, cs.Commit(ctx, cl, "a1", "", time.Minute, ""))
 	if _, err := cs.Claim(ctx, "demo", alice, "a3"); !errors.Is(err, store.ErrBusy) {
@@ -151,9 +157,7 @@ func TestConversationExpiry(t *testing.T) {
 	}
 	mustNoErr(t, cs.Commit(ctx, cl, "3", cl.State, ttl, "need"))
 
-	time.Sleep(ttl + 100*time.Millisecond)
-	cl, err = cs.Claim(ctx, "demo", u, "4")
-	mustNoErr(t, err)
+	cl = claimExpired(t, cs, u, "4")
 	if cl.State != "" || cl.Gone != "need" {
 		t.Fatalf("after the TTL: state %q gone %q, want no state and gone=need", cl.State, cl.Gone)
 	}
@@ -169,11 +173,26 @@ func TestConversationExpiry(t *testing.T) {
 	cl, err = cs.Claim(ctx, "demo", u, "6")
 	mustNoErr(t, err)
 	mustNoErr(t, cs.Commit(ctx, cl, "6", `{"flow":"meeting"}`, ttl, "meeting"))
-	time.Sleep(ttl + 100*time.Millisecond)
-	cl, err = cs.Claim(ctx, "demo", u, "7")
-	mustNoErr(t, err)
+	cl = claimExpired(t, cs, u, "7")
 	if cl.Gone != "meeting" {
 		t.Errorf("second expiry: gone %q, want meeting", cl.Gone)
 	}
 	mustNoErr(t, cs.Commit(ctx, cl, "7", "", ttl, ""))
+}
+
+// claimExpired claims the conversation once its draft has expired.
+func claimExpired(t *testing.T, cs *store.Conversations, u bot.Identity, evt string) *store.Claim {
+	t.Helper()
+	var cl *store.Claim
+	awaitTTL(t, "the draft expires", func() bool {
+		var err error
+		cl, err = cs.Claim(context.Background(), "demo", u, evt)
+		mustNoErr(t, err)
+		if cl.State == "" {
+			return true
+		}
+		mustNoErr(t, cs.Release(context.Background(), cl))
+		return false
+	})
+	return cl
 }

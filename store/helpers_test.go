@@ -125,6 +125,29 @@ func wantCode(t *testing.T, err error, code string) {
 	}
 }
 
+// awaitTTL polls until cond holds. A server expires a key no earlier than its TTL, and
+// the embedded server applies its clock in steps, so expiry is waited for, not slept for.
+func awaitTTL(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within 5 s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// keyExists reports whether a key containing part exists (tests name no key layouts).
+func keyExists(t *testing.T, c redis.UniversalClient, part string) bool {
+	t.Helper()
+	keys, _, err := c.Scan(context.Background(), 0, "*"+part+"*", 10000).Result()
+	if err != nil {
+		t.Fatalf("scan: %v", err)
+	}
+	return len(keys) > 0
+}
+
 func mustNoErr(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
