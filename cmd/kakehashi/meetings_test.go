@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -990,4 +991,111 @@ func offsetJA(d time.Duration) string {
 		return itoa(int(d/time.Hour)) + "時間前"
 	}
 	return itoa(int(d/time.Minute)) + "分前"
+}
+
+// BenchmarkMeetingReminders10k schedules 10,000 reminders due in the same minute (5,000
+// meetings × 2 attendees, one 1 h offset) through the queue and delivers them to the web
+// inboxes: the enqueue is Reconcile (the same schedule() a confirmation uses), the delivery
+// is the reminder job (re-reading the meeting) and then its outbox push, run by RunDue in 1
+// or 8 concurrent workers. The embedded store, or a real Redis with KAKEHASHI_TEST_REDIS_URL.
+// Run with -benchtime 1x; each iteration uses fresh meetings.
+func BenchmarkMeetingReminders10k(b *testing.B) {
+	for _, workers := range []int{1, 8} {
+		b.Run("workers="+itoa(workers), func(b *testing.B) { benchReminders(b, workers) })
+	}
+}
+
+func benchReminders(b *testing.B, workers int) {
+	const meetings, advisers = 5000, 50
+	ctx := context.Background()
+	clock := &stepClock{t: time.Date(2026, 11, 24, 10, 0, 0, 0, bot.Tokyo)}
+	a, err := newApp(ctx, appConfig{RedisURL: redisURLForTest(b), DataDir: b.TempDir(), SnapshotEvery: time.Hour, Demo: true, Clock: clock,
+		NoWorker: true, Workers: 1, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer a.Close()
+	a.Meetings.Offsets = []time.Duration{time.Hour}
+	var advs []*bot.Adviser
+	for i := range advisers {
+		p, err := a.Members.EnsureMember(ctx, DemoTenant, bot.Identity{Platform: bot.PlatformWeb, UserID: "bench-adv-" + itoa(i)}, bot.RoleAdviser, "アドバイザー"+itoa(i))
+		if err != nil {
+			b.Fatal(err)
+		}
+		ad := &bot.Adviser{ID: bot.AdviserID("bench-" + itoa(i)), Tenant: DemoTenant, Name: "アドバイザー" + itoa(i), Person: p.ID, Areas: []bot.Category{"data_ai"},
+			Windows: "月 19:00–21:00", Modes: []string{bot.ModeOnline}, JoinURL: "https://meet.example.jp/bench"}
+		if err := a.AdviserStore.SaveAdviser(ctx, ad); err != nil {
+			b.Fatal(err)
+		}
+		advs = append(advs, ad)
+	}
+	var staff []bot.PersonID
+	for i := range meetings {
+		p, err := a.Members.EnsureMember(ctx, DemoTenant, bot.Identity{Platform: bot.PlatformWeb, UserID: "bench-staff-" + itoa(i)}, bot.RoleStaff, "職員"+itoa(i))
+		if err != nil {
+			b.Fatal(err)
+		}
+		staff = append(staff, p.ID)
+	}
+	web := store.NewWeb(a.DB)
+	setClock := func(t time.Time) { clock.mu.Lock(); clock.t = t; clock.mu.Unlock() }
+	var enqueue, deliver time.Duration
+	b.StopTimer()
+	for n := 0; n < b.N; n++ {
+		// A fresh day per iteration: 5,000 meetings starting within one minute.
+		base := time.Date(2026, 12, 1+n, 19, 0, 0, 0, bot.Tokyo)
+		for i := range meetings {
+			ad := advs[i%advisers]
+			st := base.Add(time.Duration(i%60) * time.Second)
+			if _, err := a.MeetingStore.CreateMeeting(ctx, &bot.Meeting{Tenant: DemoTenant, Need: 1, NeedTitle: "ベンチマーク", Adviser: ad.ID, AdviserPerson: ad.Person,
+				Requester: staff[i], Status: bot.MeetingConfirmed, Slot: bot.TimeSlot{Start: st, End: st.Add(time.Hour)}, Mode: bot.ModeOnline,
+				JoinURL: ad.JoinURL, DurationMin: 60, ScheduledAt: base.AddDate(0, 0, -7)}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		setClock(base.Add(-time.Hour - time.Minute))
+		b.StartTimer()
+		t0 := time.Now()
+		if err := a.Meetings.Reconcile(ctx, DemoTenant, clock.Now()); err != nil {
+			b.Fatal(err)
+		}
+		enqueue += time.Since(t0)
+		setClock(base.Add(-time.Hour + time.Minute))
+		t0 = time.Now()
+		ran := make(chan int, workers)
+		for range workers {
+			go func() {
+				n, err := a.Worker.RunDue(ctx)
+				if err != nil {
+					b.Error(err)
+				}
+				ran <- n
+			}()
+		}
+		total := 0
+		for range workers {
+			total += <-ran
+		}
+		deliver += time.Since(t0)
+		b.StopTimer()
+		if total != 4*meetings { // 10,000 reminder jobs + 10,000 push jobs
+			b.Fatalf("ran %d jobs, want %d", total, 4*meetings)
+		}
+		// Sampled attendees got exactly this day's reminders, once each.
+		got := 0
+		for _, p := range append(slices.Clone(staff[:10]), advs[0].Person) {
+			items, err := web.Inbox(ctx, DemoTenant, p, 0)
+			if err != nil {
+				b.Fatal(err)
+			}
+			got += len(items)
+		}
+		if want := 10*(n+1) + min((meetings/advisers)*(n+1), int(web.InboxKeep)); got != want {
+			b.Fatalf("sampled inboxes hold %d reminders, want %d", got, want)
+		}
+	}
+	iters := float64(b.N)
+	b.ReportMetric(enqueue.Seconds()/iters, "enqueue-s/10k")
+	b.ReportMetric(deliver.Seconds()/iters, "deliver-s/10k")
+	b.ReportMetric(2*meetings*iters/deliver.Seconds(), "delivered/s")
 }
