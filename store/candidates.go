@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -559,11 +560,7 @@ func (s *CandidateService) Introductions(ctx context.Context, id bot.CandidateID
 }
 
 func sortIntros(in []*bot.Introduction) {
-	for i := 1; i < len(in); i++ {
-		for j := i; j > 0 && in[j].CreatedAt.Before(in[j-1].CreatedAt); j-- {
-			in[j], in[j-1] = in[j-1], in[j]
-		}
-	}
+	slices.SortStableFunc(in, func(a, b *bot.Introduction) int { return a.CreatedAt.Compare(b.CreatedAt) })
 }
 
 // PendingIntroductions lists unanswered requests, oldest first.
