@@ -167,7 +167,7 @@ func meetingDataLength(r *Request) time.Duration {
 
 func (h *Meetings) proposeForm(_ context.Context, r *Request) (*dialog.Form, error) {
 	return &dialog.Form{Name: FlowMeetingPropose, Title: dialog.T("別の日時を提案", "Propose another time"), SubmitLabel: dialog.T("提案する", "Propose"),
-		Fields: []dialog.Field{h.whenField(dialog.T("ご都合のよい開始日時を入力してください（"+meetingTimeHelp.JA+"）",
+		Fields: []dialog.Field{h.whenField(dialog.T("ご都合のよい開始日時を入力してください。例: 11/28 19:00、明日 10時、来週水曜 夜（日本時間）",
 			"When could you meet? "+meetingTimeHelp.EN), nil, meetingDataLength(r), r.Now)}}, nil
 }
 
@@ -178,7 +178,7 @@ func (h *Meetings) moveForm(_ context.Context, r *Request) (*dialog.Form, error)
 	}
 	return &dialog.Form{Name: FlowMeetingMove, Title: dialog.T("面談の日時変更", "Reschedule the meeting"), SubmitLabel: dialog.T("変更する", "Reschedule"),
 		Fields: []dialog.Field{
-			h.whenField(dialog.T("新しい日時を選ぶか、入力してください（"+meetingTimeHelp.JA+"）", "Choose or type the new time. "+meetingTimeHelp.EN), opts, meetingDataLength(r), r.Now),
+			h.whenField(dialog.T("新しい日時を選ぶか、入力してください。例: 11/28 19:00、明日 10時（日本時間）", "Choose or type the new time. "+meetingTimeHelp.EN), opts, meetingDataLength(r), r.Now),
 			{Name: "reason", Label: dialog.T("理由", "Reason"), Prompt: dialog.T("変更の理由を入力してください（相手の方に伝わります）。", "Why is it moved? (the other side will see it)"),
 				Validate: dialog.MaxRunes(300, dialog.T("理由", "reason"))},
 		}}, nil

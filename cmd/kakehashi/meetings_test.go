@@ -1099,3 +1099,31 @@ func benchReminders(b *testing.B, workers int) {
 	b.ReportMetric(deliver.Seconds()/iters, "deliver-s/10k")
 	b.ReportMetric(2*meetings*iters/deliver.Seconds(), "delivered/s")
 }
+
+// Each person reads their own language: an English-speaking requester, a Japanese adviser.
+func TestMeetingEnglishRequester(t *testing.T) {
+	s := newMeetingScene(t)
+	s.staff.say("lang en")
+	mustContain(t, s.staff.say("book meeting"), "Which need is the meeting about?")
+	r := s.staff.press("meeting.need", s.need)
+	mustContain(t, r, "Choose the adviser for", "★ covers this category")
+	r = s.staff.press(choice(t, r, "★ 高橋 健（DX推進）").Action, s.need+":demo-dx")
+	mustContain(t, r, "Pick 1 to 3 times that suit you")
+	_, id := pollOptions(t, r[0])
+	choice(t, r, "Sat 11/28 13:00–14:00")
+	s.staff.press("meeting.toggle", id+":1")
+	mustContain(t, s.staff.press("meeting.send", id), "The options were sent to 高橋 健（DX推進）")
+	s.ta.runJobs()
+	ping := s.adv.pushes()
+	mustContain(t, ping, "【面談のご依頼】")
+	choice(t, ping, "11/28(土) 13:00–14:00")
+	s.adv.press("meeting.accept", id+":1")
+	s.ta.runJobs()
+	got := s.staff.pushes()
+	mustContain(t, got, "The meeting is confirmed", "When: Sat 11/28 13:00–14:00", "Join URL: https://meet.example.jp/demo/takahashi")
+	choice(t, got, "Reschedule")
+	s.set(time.Date(2026, 11, 27, 13, 0, 0, 0, bot.Tokyo))
+	s.ta.runJobs()
+	mustContain(t, onlyKind(s.staff.pushes(), "meeting_reminder"), "[Reminder] Your meeting is 24 h away")
+	mustContain(t, onlyKind(s.adv.pushes(), "meeting_reminder"), "【リマインド】面談の24時間前です")
+}
