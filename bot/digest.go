@@ -219,8 +219,9 @@ func (d *Digest) Reply(lang Lang) Reply {
 	if len(d.Decisions) > 0 {
 		add(T("首長判断待ち", "Waiting for your decision"), needLines(d.Decisions, d.DecisionsMore, lang, true))
 	}
-	add(T("面談", "Meetings"), T("今週 "+strconv.Itoa(d.MeetingsHeld)+"件 / 来週予定 "+strconv.Itoa(d.MeetingsPlanned)+"件",
-		strconv.Itoa(d.MeetingsHeld)+" held / "+strconv.Itoa(d.MeetingsPlanned)+" planned next week"))
+	// The digest reports on the week just ended; "planned" is the week it is read in.
+	add(T("面談", "Meetings"), T("実施 "+delta(d.MeetingsHeld, d.MeetingsHeldPrev, lang)+" / 今週の予定 "+strconv.Itoa(d.MeetingsPlanned)+"件",
+		"held "+delta(d.MeetingsHeld, d.MeetingsHeldPrev, lang)+" / "+strconv.Itoa(d.MeetingsPlanned)+" planned this week"))
 	if len(d.AdviserHours) > 0 {
 		var lines []string
 		for _, a := range d.AdviserHours {

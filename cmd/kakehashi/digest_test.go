@@ -112,3 +112,25 @@ func TestDigestCatchUpAfterMissedMonday(t *testing.T) {
 		t.Fatalf("sent %d before 08:30", n)
 	}
 }
+
+// TestDigestCountsIntroductions: introductions requested in the reported week and the
+// week before come from the audit log.
+func TestDigestCountsIntroductions(t *testing.T) {
+	ta := newTestApp(t)
+	ctx := context.Background()
+	ws := handlers.WeekStart(ta.clock.Now()).AddDate(0, 0, -7)
+	for _, at := range []time.Time{ws.Add(time.Hour), ws.Add(50 * time.Hour), ws.Add(-24 * time.Hour), ws.Add(-30 * 24 * time.Hour)} {
+		if err := ta.CandidateStore.Audit(ctx, DemoTenant, bot.AuditRecord{At: at, Action: bot.AuditIntroRequest, Record: "c1", Need: 1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tn, _ := ta.Members.Tenant(ctx, DemoTenant)
+	d, err := ta.Digest.Build(ctx, tn, ta.clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Introductions != 2 || d.IntroductionsPrev != 1 {
+		t.Fatalf("introductions = %d (prev %d), want 2 (1)", d.Introductions, d.IntroductionsPrev)
+	}
+	mustContain(t, []bot.Reply{d.Reply(bot.LangJA)}, "候補者紹介: 2件（前週比 +1）")
+}

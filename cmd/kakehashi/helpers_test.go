@@ -18,6 +18,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/kakehashi/kakehashi/bot"
+	"github.com/kakehashi/kakehashi/bot/match"
 	"github.com/kakehashi/kakehashi/store"
 )
 
@@ -261,4 +262,11 @@ func mustContain(t *testing.T, replies []bot.Reply, want ...string) {
 			t.Fatalf("replies lack %q:\n%s", w, s)
 		}
 	}
+}
+
+// TestMain loads the Japanese dictionary once before the tests: under -race on a busy
+// two-core machine the first load can outlast a handler's timeout.
+func TestMain(m *testing.M) {
+	match.Default()
+	os.Exit(m.Run())
 }

@@ -269,7 +269,8 @@ func TestSendAttachments(t *testing.T) {
 }
 
 func TestSendRateLimit(t *testing.T) {
-	const interval = 150 * time.Millisecond
+	// Long enough that a busy CI machine's scheduling delays stay well inside it.
+	const interval = 400 * time.Millisecond
 	e := newEnv(t, func(c *kslack.Config, _ *kslack.Deps) { c.PostInterval = interval })
 	ctx := context.Background()
 	three := bot.Delivery{Channel: "C1", Replies: []bot.Reply{bot.Text("1"), bot.Text("2"), bot.Text("3")}}
@@ -285,6 +286,7 @@ func TestSendRateLimit(t *testing.T) {
 		}
 		otherTook = time.Since(start)
 	}()
+	begin := time.Now()
 	if err := e.a.Send(ctx, three); err != nil {
 		t.Fatal(err)
 	}
@@ -298,9 +300,11 @@ func TestSendRateLimit(t *testing.T) {
 	if len(times) != 3 {
 		t.Fatalf("%d posts to C1", len(times))
 	}
+	// Post k may not go out before its slot, begin + k×interval (a late post 0 on a busy
+	// machine may shorten one gap, but never moves a later post before its slot).
 	for i := 1; i < len(times); i++ {
-		if gap := times[i].Sub(times[i-1]); gap < interval-30*time.Millisecond {
-			t.Errorf("posts %d and %d only %v apart", i-1, i, gap)
+		if at := times[i].Sub(begin); at < time.Duration(i)*interval-30*time.Millisecond {
+			t.Errorf("post %d went out %v after the first send, before its slot at %v", i, at, time.Duration(i)*interval)
 		}
 	}
 	if otherTook > interval {
