@@ -1178,11 +1178,23 @@ func (h *Meetings) RunReminder(ctx context.Context, j store.Job) error {
 	if m.Status != bot.MeetingConfirmed || m.Sequence != p.Sequence || !m.Attends(p.Person) {
 		return nil // moved, cancelled or held: this reminder is stale
 	}
+	now := h.Clock.Now()
+	if !now.Before(m.Slot.End) {
+		return nil // the meeting is over (the bot was down past it): a reminder helps nobody
+	}
 	lang := h.langOf(ctx, m.Tenant, p.Person)
 	T := func(ja, en string) string { return dialog.T(ja, en).In(lang) }
+	when := T("面談の"+offsetText(p.Offset, lang)+"です", "Your meeting is "+strings.TrimSuffix(offsetText(p.Offset, lang), " before")+" away")
+	if now.Sub(m.Slot.Start.Add(-p.Offset)) > 5*time.Minute { // late (the bot was down at the due time): say how late
+		if left := int(m.Slot.Start.Sub(now) / time.Minute); left > 0 {
+			when = T("面談の開始まであと"+strconv.Itoa(left)+"分です（通知が遅れました）", "Your meeting starts in "+strconv.Itoa(left)+" min (this reminder is late)")
+		} else {
+			when = T("面談は開始時刻を過ぎています（通知が遅れました）", "Your meeting has started (this reminder is late)")
+		}
+	}
 	rep := bot.Reply{Kind: "meeting_reminder",
-		Text: T("【リマインド】面談の"+offsetText(p.Offset, lang)+"です: #"+itoa64(int64(m.Need))+"「"+m.NeedTitle+"」",
-			"[Reminder] Your meeting is "+strings.TrimSuffix(offsetText(p.Offset, lang), " before")+" away: #"+itoa64(int64(m.Need))+" \""+m.NeedTitle+"\""),
+		Text: T("【リマインド】"+when+": #"+itoa64(int64(m.Need))+"「"+m.NeedTitle+"」",
+			"[Reminder] "+when+": #"+itoa64(int64(m.Need))+" \""+m.NeedTitle+"\""),
 		Fields: []bot.Field{{Label: T("日時", "When"), Value: meetingSlotLabel(m.Slot, lang)},
 			{Label: T("相手", "With"), Value: h.otherName(ctx, m, p.Person, lang)}},
 		Choices: []bot.Choice{{Label: T("詳細", "Details"), Action: "meeting.view", Value: string(m.ID)}},

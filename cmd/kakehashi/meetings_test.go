@@ -1127,3 +1127,27 @@ func TestMeetingEnglishRequester(t *testing.T) {
 	mustContain(t, onlyKind(s.staff.pushes(), "meeting_reminder"), "[Reminder] Your meeting is 24 h away")
 	mustContain(t, onlyKind(s.adv.pushes(), "meeting_reminder"), "【リマインド】面談の24時間前です")
 }
+
+// A bot that was down at the due time sends the reminder late, once, saying so; after the
+// meeting is over it sends none.
+func TestMeetingReminderLateNotLost(t *testing.T) {
+	s := newMeetingScene(t)
+	s.confirmed(2)                                          // 11/30(月) 19:00
+	s.set(time.Date(2026, 11, 30, 18, 40, 0, 0, bot.Tokyo)) // both reminders are due; the worker ran neither
+	st, ad := s.reminders()
+	if len(st) != 2 || len(ad) != 2 {
+		t.Fatalf("late reminders: requester %d, adviser %d", len(st), len(ad))
+	}
+	mustContain(t, st, "【リマインド】面談の開始まであと20分です（通知が遅れました）", "参加URL: https://meet.example.jp/demo/takahashi")
+
+	s2 := newMeetingScene(t)
+	s2.confirmed(2)
+	s2.set(time.Date(2026, 11, 30, 20, 0, 0, 0, bot.Tokyo)) // down until the meeting was over
+	s2.ta.runJobs()
+	s2.ta.runJobs()
+	got := s2.staff.pushes()
+	if rem := append(onlyKind(got, "meeting_reminder"), onlyKind(s2.adv.pushes(), "meeting_reminder")...); len(rem) != 0 {
+		t.Fatalf("reminders after the meeting: %s", dump(rem))
+	}
+	mustContain(t, got, "はいかがでしたか") // the follow-up still comes
+}
