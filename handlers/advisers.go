@@ -108,7 +108,35 @@ func (h *Advisers) Link(ctx context.Context, t bot.TenantID) error {
 			if err := h.applyChannel(ctx, a); err != nil {
 				return err
 			}
+			if err := h.adopt(ctx, a); err != nil {
+				return err
+			}
 			break
+		}
+	}
+	return nil
+}
+
+// adopt gives the newly linked member the profile's meetings that had nobody to answer
+// for the adviser (imported or demo history), so they show in the member's list and the
+// member can confirm their hours.
+func (h *Advisers) adopt(ctx context.Context, a *bot.Adviser) error {
+	ms, err := h.Meetings.Meetings(ctx, a.Tenant, bot.MeetingFilter{Adviser: a.ID})
+	if err != nil {
+		return err
+	}
+	for _, m := range ms {
+		if m.AdviserPerson != "" {
+			continue
+		}
+		_, err := h.Meetings.UpdateMeeting(ctx, a.Tenant, m.ID, func(m *bot.Meeting) error {
+			if m.AdviserPerson == "" {
+				m.AdviserPerson = a.Person
+			}
+			return nil
+		})
+		if err != nil {
+			return err
 		}
 	}
 	return nil

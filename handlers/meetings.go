@@ -1388,8 +1388,8 @@ func (h *Meetings) DigestSource(ctx context.Context, t *bot.Tenant, in *bot.Dige
 	return nil
 }
 
-// Tick is the feature's minute timer: for every tenant it schedules today's adviser health
-// check and reconciles the reminders due soon. Every replica may tick; both are idempotent.
+// Tick is the feature's minute timer: for every tenant it links advisers who joined, schedules
+// today's adviser health check and reconciles the reminders due soon. Every replica may tick; both are idempotent.
 func (h *Meetings) Tick(ctx context.Context) error {
 	now := h.Clock.Now()
 	tenants, err := h.Members.Tenants(ctx)
@@ -1397,6 +1397,10 @@ func (h *Meetings) Tick(ctx context.Context) error {
 		return err
 	}
 	for _, t := range tenants {
+		// An adviser who just joined is linked within a minute, not only when booked.
+		if err := h.Advisers.Link(ctx, t.ID); err != nil {
+			return err
+		}
 		if err := h.Advisers.ScheduleHealth(ctx, t.ID, now); err != nil {
 			return err
 		}

@@ -1151,3 +1151,29 @@ func TestMeetingReminderLateNotLost(t *testing.T) {
 	}
 	mustContain(t, got, "はいかがでしたか") // the follow-up still comes
 }
+
+// The demo adviser who joins takes over the demo profile's history: the past meeting whose
+// hours are not confirmed yet shows in their list, and they can confirm them.
+func TestMeetingDemoAdviserAdoptsHistory(t *testing.T) {
+	ta := newTestApp(t)
+	adv := ta.join("DEMO-ADVISER", "高橋 健")
+	if err := ta.Meetings.Tick(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	a, err := ta.AdviserStore.Adviser(context.Background(), DemoTenant, "demo-dx")
+	if err != nil || a.Person == "" {
+		t.Fatalf("demo profile not linked: %+v %v", a, err)
+	}
+	r := adv.say("面談一覧")
+	mustContain(t, r, "実施済み", "#2 RPAで給付金の入力作業を自動化したい")
+	id := r[0].Choices[0].Value
+	r = adv.press("meeting.view", id)
+	c := choice(t, r, "60分で確定")
+	mustContain(t, adv.press(c.Action, c.Value), "稼働時間 1.0 時間を記録しました")
+	// A second adviser who joins is not given the same profile.
+	ta.join("DEMO-ADVISER", "別の アドバイザー")
+	ta.Meetings.Tick(context.Background())
+	if b, _ := ta.AdviserStore.Adviser(context.Background(), DemoTenant, "demo-dx"); b.Person != a.Person {
+		t.Fatalf("profile moved to %s", b.Person)
+	}
+}
