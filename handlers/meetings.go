@@ -707,6 +707,9 @@ func (h *Meetings) conflict(ctx context.Context, m *bot.Meeting, s bot.TimeSlot)
 	}
 	from, to := s.Start.Add(-24*time.Hour), s.End.Add(24*time.Hour)
 	for _, f := range []bot.MeetingFilter{{Adviser: m.Adviser, From: from, To: to}, {Person: m.Requester, From: from, To: to}, {Person: m.AdviserPerson, From: from, To: to}} {
+		if f.Adviser == "" && f.Person == "" {
+			continue // an empty filter would read the whole tenant
+		}
 		others, err := h.Store.Meetings(ctx, m.Tenant, f)
 		if err != nil {
 			return nil, err
