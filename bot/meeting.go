@@ -205,14 +205,6 @@ func (m *Meeting) Attendees() []PersonID {
 // Attends reports whether p is the requester or the adviser.
 func (m *Meeting) Attends(p PersonID) bool { return slices.Contains(m.Attendees(), p) }
 
-// Other returns the attendee who is not p.
-func (m *Meeting) Other(p PersonID) PersonID {
-	if p == m.Requester {
-		return m.AdviserPerson
-	}
-	return m.Requester
-}
-
 // BilledMinutes is what the meeting counts against the adviser's cap: the confirmed hours
 // once given, the planned length before, nothing unless it takes place.
 func (m *Meeting) BilledMinutes() int {
