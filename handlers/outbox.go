@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"time"
 
 	"github.com/kakehashi/kakehashi/bot"
@@ -262,6 +263,24 @@ func (o *Outbox) send(ctx context.Context, platform bot.Platform, s bot.Sender, 
 	if platform == bot.PlatformWeb || platform == bot.PlatformLINE {
 		return s.Send(ctx, d)
 	}
+	if len(d.Replies) > 1 {
+		// One sent-record per reply: when a retry runs in another process (after a crash,
+		// or a lease that ran out while the platform throttled us), the replies that went
+		// out are not sent again.
+		for i, r := range d.Replies {
+			one := d
+			one.Replies, one.Key = []bot.Reply{r}, d.Key+"#"+strconv.Itoa(i)
+			if err := o.sendOnce(ctx, s, one); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return o.sendOnce(ctx, s, d)
+}
+
+// sendOnce sends d unless its sent-record says it went out.
+func (o *Outbox) sendOnce(ctx context.Context, s bot.Sender, d bot.Delivery) error {
 	first, err := o.Sent.Begin(ctx, d.Tenant, d.Key)
 	if err != nil {
 		return err
@@ -273,7 +292,20 @@ func (o *Outbox) send(ctx context.Context, platform bot.Platform, s bot.Sender, 
 		o.Sent.Abort(ctx, d.Tenant, d.Key)
 		return err
 	}
-	return o.Sent.Done(ctx, d.Tenant, d.Key)
+	// The message is out. If Redis is away for a moment now, the job would run again
+	// after its lease and, finding the record still "sending", send it a second time:
+	// keep trying to record it for as long as the job may run.
+	for wait := 50 * time.Millisecond; ; wait = min(wait*2, 2*time.Second) {
+		err := o.Sent.Done(ctx, d.Tenant, d.Key)
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
+	}
 }
 
 // PostChannel queues a message to a team channel (a Slack or LINE WORKS channel), once per key.
