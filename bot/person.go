@@ -42,7 +42,10 @@ type Tenant struct {
 	// PriorityWeights override the default weights of the need priority score
 	// (urgency, deadline, impact, supporters, departments).
 	PriorityWeights map[string]int `json:"priority_weights,omitempty"`
-	CreatedAt       time.Time      `json:"created_at"`
+	// DigestTime is when the weekly digest goes out on the week's first business day
+	// ("08:30", Asia/Tokyo); empty means the deployment's KAKEHASHI_DIGEST_TIME.
+	DigestTime string    `json:"digest_time,omitempty"`
+	CreatedAt  time.Time `json:"created_at"`
 }
 
 // Identity is one person's account on one platform.

@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/kakehashi/kakehashi/bot"
@@ -66,8 +67,26 @@ func pad2(n int) string {
 
 // SendTime returns when the digest of the week starting at ws goes out: the first business
 // day of that week (Monday unless it is a holiday) at h.At.
-func (h *Digest) SendTime(ws time.Time) time.Time {
-	at := h.At
+func (h *Digest) SendTime(ws time.Time) time.Time { return h.sendTimeAt(ws, h.At) }
+
+// TenantSendTime is SendTime with the tenant's own time of day, when it has one.
+func (h *Digest) TenantSendTime(t *bot.Tenant, ws time.Time) time.Time {
+	if at, ok := ParseClock(t.DigestTime); ok {
+		return h.sendTimeAt(ws, at)
+	}
+	return h.SendTime(ws)
+}
+
+// ParseClock reads "08:30" as an offset from midnight.
+func ParseClock(s string) (time.Duration, bool) {
+	c, err := time.Parse("15:04", strings.TrimSpace(s))
+	if err != nil {
+		return 0, false
+	}
+	return time.Duration(c.Hour())*time.Hour + time.Duration(c.Minute())*time.Minute, true
+}
+
+func (h *Digest) sendTimeAt(ws time.Time, at time.Duration) time.Time {
 	if at == 0 {
 		at = 8*time.Hour + 30*time.Minute
 	}
@@ -120,15 +139,15 @@ func (h *Digest) preview(ctx context.Context, w *Response, r *Request) error {
 func (h *Digest) Tick(ctx context.Context) (sent int, err error) {
 	now := h.Clock.Now()
 	ws := WeekStart(now)
-	if now.Before(h.SendTime(ws)) {
-		return 0, nil
-	}
 	week := WeekKey(ws)
 	tenants, err := h.Members.Tenants(ctx)
 	if err != nil {
 		return 0, err
 	}
 	for _, t := range tenants {
+		if now.Before(h.TenantSendTime(t, ws)) {
+			continue
+		}
 		done, err := h.Marks.DigestSent(ctx, t.ID, week)
 		if err != nil {
 			return sent, err

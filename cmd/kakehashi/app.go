@@ -239,6 +239,12 @@ func (a *App) applyFileConfig(ctx context.Context) error {
 		if len(tc.PriorityWeights) > 0 {
 			t.PriorityWeights = tc.PriorityWeights
 		}
+		if tc.DigestTime != "" {
+			if _, ok := handlers.ParseClock(tc.DigestTime); !ok {
+				return fmt.Errorf("KAKEHASHI_CONFIG: tenant %s: digest_time %q must look like 08:30", tc.ID, tc.DigestTime)
+			}
+			t.DigestTime = tc.DigestTime
+		}
 		if err := a.Members.CreateTenant(ctx, t); err != nil {
 			return err
 		}

@@ -76,6 +76,7 @@ tenants:
     slack_team: T0123ABCD      # members of this Slack workspace are staff
     lineworks_domain: "10000001"
     priority_weights: {urgency: 30, deadline: 20, impact: 25, supporters: 15, departments: 10}
+    digest_time: "08:30"       # weekly digest on the first business day of the week
 `
 
 // env reads a variable, falling back to VAR_FILE and then to the default.
@@ -118,6 +119,8 @@ type TenantConfig struct {
 	SlackTeam       string         `yaml:"slack_team"`
 	LineWorksDomain string         `yaml:"lineworks_domain"`
 	PriorityWeights map[string]int `yaml:"priority_weights"`
+	// DigestTime overrides KAKEHASHI_DIGEST_TIME for this tenant ("07:45").
+	DigestTime string `yaml:"digest_time"`
 }
 
 func loadFileConfig(path string) (*FileConfig, error) {

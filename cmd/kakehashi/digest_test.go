@@ -134,3 +134,29 @@ func TestDigestCountsIntroductions(t *testing.T) {
 	}
 	mustContain(t, []bot.Reply{d.Reply(bot.LangJA)}, "候補者紹介: 2件（前週比 +1）")
 }
+
+// TestDigestPerTenantTime: a tenant's own digest_time moves its send time; others keep the default.
+func TestDigestPerTenantTime(t *testing.T) {
+	ta := newTestApp(t, func(c *appConfig) {
+		c.File = &FileConfig{Tenants: []TenantConfig{{ID: DemoTenant, Name: "デモ市", DigestTime: "07:15"}, {ID: "late", Name: "遅番市"}}}
+	})
+	ctx := context.Background()
+	demo, _ := ta.Members.Tenant(ctx, DemoTenant)
+	late, _ := ta.Members.Tenant(ctx, "late")
+	ws := handlers.WeekStart(time.Date(2026, 12, 1, 0, 0, 0, 0, bot.Tokyo))
+	if got := ta.Digest.TenantSendTime(demo, ws); !got.Equal(time.Date(2026, 11, 30, 7, 15, 0, 0, bot.Tokyo)) {
+		t.Fatalf("demo sends at %s", got)
+	}
+	if got := ta.Digest.TenantSendTime(late, ws); !got.Equal(time.Date(2026, 11, 30, 8, 30, 0, 0, bot.Tokyo)) {
+		t.Fatalf("late sends at %s", got)
+	}
+	mayor := ta.join("DEMO-MAYOR", "")
+	ta.clock.t = time.Date(2026, 11, 30, 7, 20, 0, 0, bot.Tokyo)
+	if n, err := ta.Digest.Tick(ctx); err != nil || n != 1 {
+		t.Fatalf("tick at 07:20 sent %d, %v", n, err)
+	}
+	ta.runJobs()
+	if p := mayor.pushes(); len(p) != 1 {
+		t.Fatalf("mayor got %d digests", len(p))
+	}
+}
