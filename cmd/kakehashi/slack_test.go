@@ -27,10 +27,11 @@ const (
 
 // skFake is an httptest fake of the Slack Web API that records what the bot posts per channel.
 type skFake struct {
-	srv   *httptest.Server
-	mu    sync.Mutex
-	posts map[string][]string // channel → text and button labels of each chat.postMessage
-	views []string
+	srv     *httptest.Server
+	mu      sync.Mutex
+	posts   map[string][]string // channel → text and button labels of each chat.postMessage
+	views   []string
+	uploads int
 }
 
 func newSkFake(t *testing.T) *skFake {
@@ -38,7 +39,7 @@ func newSkFake(t *testing.T) *skFake {
 	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r.ParseForm()
 		w.Header().Set("Content-Type", "application/json")
-		switch strings.TrimPrefix(r.URL.Path, "/api/") {
+		switch strings.TrimPrefix(strings.TrimPrefix(r.URL.Path, "/api/"), "/") {
 		case "users.info":
 			fmt.Fprintf(w, `{"ok":true,"user":{"id":%q,"team_id":%q,"name":"taro","real_name":"山田 太郎","profile":{"display_name":"山田"},"locale":"ja-JP"}}`, r.Form.Get("user"), skTeam)
 		case "conversations.open":
@@ -48,6 +49,15 @@ func newSkFake(t *testing.T) *skFake {
 			f.posts[r.Form.Get("channel")] = append(f.posts[r.Form.Get("channel")], r.Form.Get("text")+" "+r.Form.Get("blocks"))
 			f.mu.Unlock()
 			fmt.Fprint(w, `{"ok":true,"channel":"D0DM","ts":"1700000000.000100"}`)
+		case "files.getUploadURLExternal":
+			fmt.Fprintf(w, `{"ok":true,"upload_url":%q,"file_id":"F1"}`, "http://"+r.Host+"/upload/F1")
+		case "upload/F1":
+			f.mu.Lock()
+			f.uploads++
+			f.mu.Unlock()
+			fmt.Fprint(w, "OK - 1")
+		case "files.completeUploadExternal":
+			fmt.Fprint(w, `{"ok":true,"files":[{"id":"F1","title":"chart"}]}`)
 		case "views.publish", "views.open":
 			f.mu.Lock()
 			f.views = append(f.views, r.Form.Get("view"))
@@ -210,4 +220,21 @@ func TestSlackModalSubmission(t *testing.T) {
 		t.Fatalf("modal need not stored: %d", len(ns))
 	}
 	_ = fs
+}
+
+// TestSlackMayorDigest: the mayor asks for the digest on Slack and gets the card with the chart uploaded.
+func TestSlackMayorDigest(t *testing.T) {
+	ta, fs := skApp(t)
+	skDM(t, ta, "U900", "参加 DEMO-MAYOR")
+	fs.take("D0DM")
+	skDM(t, ta, "U900", "ダイジェスト")
+	got := fs.take("D0DM")
+	if !strings.Contains(got, "週次ダイジェスト") || !strings.Contains(got, "優先度上位") {
+		t.Fatalf("digest on Slack = %s", got)
+	}
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	if fs.uploads != 1 {
+		t.Fatalf("chart uploads = %d", fs.uploads)
+	}
 }
