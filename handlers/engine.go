@@ -41,6 +41,16 @@ var _ Engine = (*Bot)(nil)
 
 // Handle processes one message. Redeliveries return no replies and no error.
 func (b *Bot) Handle(ctx context.Context, m *bot.Message) ([]bot.Reply, error) {
+	return b.HandleThen(ctx, m, nil)
+}
+
+// HandleThen is Handle with a step between computing the replies and committing the
+// conversation: keep stores the replies durably (the outbox queues their delivery). If
+// keep fails, nothing is committed and the lock is released, so a redelivery computes
+// and keeps the replies again; once committed, the replies are already safe. Without
+// it, a crash between commit and queueing would lose the answer: the redelivered event
+// would be a duplicate.
+func (b *Bot) HandleThen(ctx context.Context, m *bot.Message, keep func(ctx context.Context, replies []bot.Reply) error) ([]bot.Reply, error) {
 	now := b.Clock.Now()
 	if m.At.IsZero() {
 		m.At = now
@@ -69,6 +79,12 @@ func (b *Bot) Handle(ctx context.Context, m *bot.Message) ([]bot.Reply, error) {
 		return nil, nil
 	}
 	replies, state, flow, herr := b.process(ctx, m, cl, tenant, id, now)
+	if keep != nil && len(replies) > 0 {
+		if err := keep(ctx, replies); err != nil {
+			b.Convs.Release(ctx, cl)
+			return nil, err
+		}
+	}
 	var stateJSON string
 	if state != nil {
 		raw, _ := json.Marshal(state)

@@ -180,6 +180,24 @@ func (o *Outbox) runInbound(ctx context.Context, j store.Job) error {
 	if err := json.Unmarshal(j.Payload, &m); err != nil {
 		return fmt.Errorf("handlers: decode inbound job: %w", bot.ErrPermanent)
 	}
+	// The delivery is queued before the conversation commits (with an engine that can),
+	// so a crash in between cannot lose the answer; the job ID keeps it single.
+	keep := func(ctx context.Context, replies []bot.Reply) error {
+		d := deliverJob{Platform: m.Platform, Tenant: m.Tenant, UserID: m.UserID, Channel: m.Channel,
+			ReplyToken: m.ReplyToken, Replies: toWire(replies)}
+		if !m.At.IsZero() {
+			d.ReplyTokenAt = m.At.UnixMilli()
+		}
+		_, err := o.Queue.Enqueue(ctx, JobDeliver, "out:"+j.ID, d, time.Time{})
+		return err
+	}
+	if de, ok := o.Engine.(DurableEngine); ok {
+		_, err := de.HandleThen(ctx, &m, keep)
+		if err != nil && bot.ErrorCode(err) == bot.EUNAVAILABLE {
+			return err // retry: nothing was committed
+		}
+		return nil
+	}
 	replies, err := o.Engine.Handle(ctx, &m)
 	if err != nil && bot.ErrorCode(err) == bot.EUNAVAILABLE {
 		return err // retry: nothing was committed
@@ -187,13 +205,13 @@ func (o *Outbox) runInbound(ctx context.Context, j store.Job) error {
 	if len(replies) == 0 {
 		return nil
 	}
-	d := deliverJob{Platform: m.Platform, Tenant: m.Tenant, UserID: m.UserID, Channel: m.Channel,
-		ReplyToken: m.ReplyToken, Replies: toWire(replies)}
-	if !m.At.IsZero() {
-		d.ReplyTokenAt = m.At.UnixMilli()
-	}
-	_, err = o.Queue.Enqueue(ctx, JobDeliver, "out:"+j.ID, d, time.Time{})
-	return err
+	return keep(ctx, replies)
+}
+
+// DurableEngine is an Engine that lets the caller store the replies before the
+// conversation commits (Bot implements it).
+type DurableEngine interface {
+	HandleThen(ctx context.Context, m *bot.Message, keep func(ctx context.Context, replies []bot.Reply) error) ([]bot.Reply, error)
 }
 
 func (o *Outbox) runDeliver(ctx context.Context, j store.Job) error {

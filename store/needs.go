@@ -25,17 +25,29 @@ func NewNeedService(db *DB) *NeedService { return &NeedService{db: db} }
 // CreateNeed stores a new need; the same draft ID returns the need created before.
 func (s *NeedService) CreateNeed(ctx context.Context, n *bot.Need, draft string) (*bot.Need, error) {
 	t := n.Tenant
+	var id int64
 	if draft != "" {
-		if id, err := s.db.Client.Get(ctx, keyNeedDraft(t, draft)).Int64(); err == nil {
-			return s.Need(ctx, t, bot.NeedID(id))
-		} else if !errors.Is(err, redis.Nil) {
+		prev, err := s.db.Client.Get(ctx, keyNeedDraft(t, draft)).Int64()
+		switch {
+		case err == nil:
+			found, ferr := s.Need(ctx, t, bot.NeedID(prev))
+			if bot.ErrorCode(ferr) != bot.ENOTFOUND {
+				return found, ferr
+			}
+			// A process died between claiming the draft and writing the need: finish it
+			// under the number it claimed.
+			id = prev
+		case !errors.Is(err, redis.Nil):
 			return nil, unavailable("check draft", err)
 		}
 	}
-	id, err := s.db.Client.Incr(ctx, keyNeedSeq(t)).Result()
-	if err != nil {
-		return nil, unavailable("number need", err)
+	if id == 0 {
+		var err error
+		if id, err = s.db.Client.Incr(ctx, keyNeedSeq(t)).Result(); err != nil {
+			return nil, unavailable("number need", err)
+		}
 	}
+	resumed := draft != "" && s.draftOwner(ctx, t, draft) == id
 	now := s.db.Clock.Now()
 	n.ID = bot.NeedID(id)
 	if n.Status == "" {
@@ -48,7 +60,7 @@ func (s *NeedService) CreateNeed(ctx context.Context, n *bot.Need, draft string)
 	if len(n.History) == 0 {
 		n.History = []bot.HistoryEntry{{At: n.CreatedAt, By: n.FiledBy, Action: "filed", To: n.Status}}
 	}
-	if draft != "" {
+	if draft != "" && !resumed {
 		// Claim the draft first: if another replica is saving the same draft, it wins.
 		ok, err := s.db.Client.SetNX(ctx, keyNeedDraft(t, draft), id, 0).Result()
 		if err != nil {
@@ -66,6 +78,12 @@ func (s *NeedService) CreateNeed(ctx context.Context, n *bot.Need, draft string)
 		return nil, unavailable("save need", err)
 	}
 	return n, nil
+}
+
+// draftOwner returns the need number a draft claimed, 0 when none.
+func (s *NeedService) draftOwner(ctx context.Context, t bot.TenantID, draft string) int64 {
+	id, _ := s.db.Client.Get(ctx, keyNeedDraft(t, draft)).Int64()
+	return id
 }
 
 // write queues the need and its index entries; old is the previous version (nil when new).

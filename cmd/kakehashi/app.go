@@ -150,8 +150,13 @@ var features []func(ctx context.Context, a *App) error
 
 // Handle implements handlers.Engine with metrics around the bot.
 func (a *App) Handle(ctx context.Context, m *bot.Message) ([]bot.Reply, error) {
+	return a.HandleThen(ctx, m, nil)
+}
+
+// HandleThen implements handlers.DurableEngine with metrics around the bot.
+func (a *App) HandleThen(ctx context.Context, m *bot.Message, keep func(ctx context.Context, replies []bot.Reply) error) ([]bot.Reply, error) {
 	start := time.Now()
-	replies, err := a.Bot.Handle(ctx, m)
+	replies, err := a.Bot.HandleThen(ctx, m, keep)
 	outcome := "ok"
 	if err != nil {
 		outcome = bot.ErrorCode(err)

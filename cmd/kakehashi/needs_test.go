@@ -285,3 +285,24 @@ func checkGolden(t *testing.T, name, got string) {
 		t.Fatalf("%s differs:\n--- got\n%s\n--- want\n%s", name, got, want)
 	}
 }
+
+// TestNeedDraftClaimedButNotWritten: a process died after claiming a draft's number and
+// before writing the need; pressing 登録 again files it under that number.
+func TestNeedDraftClaimedButNotWritten(t *testing.T) {
+	ta := newTestApp(t)
+	ctx := context.Background()
+	if err := ta.DB.Client.Set(ctx, "t:{demo}:needdraft:d-crash", 77, 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	n, err := ta.NeedStore.CreateNeed(ctx, &bot.Need{Tenant: DemoTenant, Title: "再送", FiledBy: "p1", Urgency: bot.UrgencyLow, Impact: 1}, "d-crash")
+	if err != nil || n.ID != 77 {
+		t.Fatalf("need = %+v, %v", n, err)
+	}
+	again, err := ta.NeedStore.CreateNeed(ctx, &bot.Need{Tenant: DemoTenant, Title: "再送", FiledBy: "p1"}, "d-crash")
+	if err != nil || again.ID != 77 {
+		t.Fatalf("second save = %+v, %v", again, err)
+	}
+	if ns, _ := ta.NeedStore.Needs(ctx, DemoTenant, bot.NeedFilter{}); len(ns) != 5 {
+		t.Fatalf("needs = %d, want 5", len(ns))
+	}
+}
