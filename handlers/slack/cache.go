@@ -154,8 +154,15 @@ func (s *doneSet) add(k string, now time.Time) {
 	s.m[k] = now.Add(s.ttl)
 }
 
+// postBurst is how many messages may go to one channel at once before the interval applies.
+// Slack allows about one message per second per channel "with generous burst behavior"; a
+// reply of two or three messages must not hold an outbox worker for seconds (under load
+// the strict spacing parked every worker in wait and the outbox ran 8 deliveries a second).
+const postBurst = 3
+
 // limiter spaces messages to one channel by an interval (Slack: about 1 message per second
-// per channel). It reserves slots in order, so concurrent senders queue rather than burst.
+// per channel) after a burst of postBurst. It reserves slots in order, so concurrent senders
+// queue rather than exceed the rate.
 type limiter struct {
 	mu       sync.Mutex
 	interval time.Duration
@@ -177,8 +184,9 @@ func (l *limiter) wait(ctx context.Context, channel string) error {
 		}
 	}
 	at := l.next[channel]
-	if at.Before(now) {
-		at = now
+	// An idle channel has a full burst: its next slot may lie up to postBurst-1 intervals back.
+	if floor := now.Add(-time.Duration(postBurst-1) * l.interval); at.Before(floor) {
+		at = floor
 	}
 	l.next[channel] = at.Add(l.interval)
 	l.mu.Unlock()

@@ -273,7 +273,8 @@ func TestSendRateLimit(t *testing.T) {
 	const interval = 400 * time.Millisecond
 	e := newEnv(t, func(c *kslack.Config, _ *kslack.Deps) { c.PostInterval = interval })
 	ctx := context.Background()
-	three := bot.Delivery{Channel: "C1", Replies: []bot.Reply{bot.Text("1"), bot.Text("2"), bot.Text("3")}}
+	// Three messages go out at once (Slack's burst), the next two one interval apart each.
+	five := bot.Delivery{Channel: "C1", Replies: []bot.Reply{bot.Text("1"), bot.Text("2"), bot.Text("3"), bot.Text("4"), bot.Text("5")}}
 	var wg sync.WaitGroup
 	wg.Add(1)
 	var otherTook time.Duration
@@ -287,7 +288,7 @@ func TestSendRateLimit(t *testing.T) {
 		otherTook = time.Since(start)
 	}()
 	begin := time.Now()
-	if err := e.a.Send(ctx, three); err != nil {
+	if err := e.a.Send(ctx, five); err != nil {
 		t.Fatal(err)
 	}
 	wg.Wait()
@@ -297,28 +298,33 @@ func TestSendRateLimit(t *testing.T) {
 			times = append(times, p.At)
 		}
 	}
-	if len(times) != 3 {
+	if len(times) != 5 {
 		t.Fatalf("%d posts to C1", len(times))
 	}
-	// Post k may not go out before its slot, begin + k×interval (a late post 0 on a busy
-	// machine may shorten one gap, but never moves a later post before its slot).
-	for i := 1; i < len(times); i++ {
-		if at := times[i].Sub(begin); at < time.Duration(i)*interval-30*time.Millisecond {
-			t.Errorf("post %d went out %v after the first send, before its slot at %v", i, at, time.Duration(i)*interval)
+	// Post k may not go out before its slot, begin + (k-2)×interval after the burst of three
+	// (a late post on a busy machine may shorten one gap, but never moves a later post before its slot).
+	const burst = 3
+	for i := burst; i < len(times); i++ {
+		slot := time.Duration(i-burst+1) * interval
+		if at := times[i].Sub(begin); at < slot-30*time.Millisecond {
+			t.Errorf("post %d went out %v after the first send, before its slot at %v", i, at, slot)
 		}
+	}
+	if at := times[burst-1].Sub(begin); at > interval {
+		t.Errorf("post %d of the burst waited %v", burst-1, at)
 	}
 	if otherTook > interval {
 		t.Errorf("another channel waited %v", otherTook)
 	}
 	// Waiting for a slot gives up with the context.
 	e2 := newEnv(t, func(c *kslack.Config, _ *kslack.Deps) { c.PostInterval = time.Hour })
-	if err := e2.a.Send(ctx, bot.Delivery{Channel: "C1", Replies: []bot.Reply{bot.Text("1")}}); err != nil {
+	if err := e2.a.Send(ctx, bot.Delivery{Channel: "C1", Replies: []bot.Reply{bot.Text("1"), bot.Text("2"), bot.Text("3")}}); err != nil {
 		t.Fatal(err)
 	}
 	cctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	err := e2.a.Send(cctx, bot.Delivery{Channel: "C1", Replies: []bot.Reply{bot.Text("2")}})
+	err := e2.a.Send(cctx, bot.Delivery{Channel: "C1", Replies: []bot.Reply{bot.Text("4")}})
 	if !errors.Is(err, context.DeadlineExceeded) || time.Since(start) > time.Second {
 		t.Fatalf("Send = %v after %v", err, time.Since(start))
 	}
