@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"hash/fnv"
 	"strconv"
 	"strings"
 	"time"
@@ -148,34 +149,48 @@ func (h *Digest) Tick(ctx context.Context) (sent int, err error) {
 		if now.Before(h.TenantSendTime(t, ws)) {
 			continue
 		}
-		done, err := h.Marks.DigestSent(ctx, t.ID, week)
+		mayors, err := h.Members.Members(ctx, t.ID, bot.RoleMayor)
+		if err != nil {
+			return sent, err
+		}
+		if len(mayors) == 0 {
+			continue // a mayor who joins later this week still gets it
+		}
+		// The mark names the week and the mayors it went to, so a mayor who joins later in
+		// the week is caught up; those already served are skipped by their outbox keys.
+		mark := week + ":" + mayorSet(mayors)
+		done, err := h.Marks.DigestSent(ctx, t.ID, mark)
 		if err != nil {
 			return sent, err
 		}
 		if done {
 			continue
 		}
-		mayors, err := h.Members.Members(ctx, t.ID, bot.RoleMayor)
+		d, err := h.Build(ctx, t, now)
 		if err != nil {
 			return sent, err
 		}
-		if len(mayors) > 0 {
-			d, err := h.Build(ctx, t, now)
-			if err != nil {
+		for _, m := range mayors {
+			if err := h.Messenger.Push(ctx, bot.Recipient{Tenant: t.ID, Person: m.ID}, h.Render(d, m.Lang), "digest:"+week+":"+string(m.ID)); err != nil {
 				return sent, err
 			}
-			for _, m := range mayors {
-				if err := h.Messenger.Push(ctx, bot.Recipient{Tenant: t.ID, Person: m.ID}, h.Render(d, m.Lang), "digest:"+week+":"+string(m.ID)); err != nil {
-					return sent, err
-				}
-				sent++
-			}
+			sent++
 		}
-		if err := h.Marks.MarkDigestSent(ctx, t.ID, week); err != nil {
+		if err := h.Marks.MarkDigestSent(ctx, t.ID, mark); err != nil {
 			return sent, err
 		}
 	}
 	return sent, nil
+}
+
+// mayorSet is a short fingerprint of the mayors' IDs (Members returns them sorted).
+func mayorSet(ps []*bot.Person) string {
+	h := fnv.New64a()
+	for _, p := range ps {
+		h.Write([]byte(p.ID))
+		h.Write([]byte{0})
+	}
+	return strconv.FormatUint(h.Sum64(), 36)
 }
 
 // Run ticks every interval until ctx ends; the first tick runs at once, so a bot that was
