@@ -46,6 +46,11 @@ func (h *Meetings) startMeetingFlow(flow string) func(ctx context.Context, w *Re
 				return err
 			}
 			data["options"] = opts
+			hours, err := h.moveHours(ctx, m, r.Person.ID)
+			if err != nil {
+				return err
+			}
+			data["hours"] = calendar.FormatWindows(hours, bot.LangJA)
 		}
 		return h.mux.StartFlow(ctx, w, r, flow, data)
 	}
@@ -115,7 +120,9 @@ func (h *Meetings) moveOptions(ctx context.Context, m *bot.Meeting, now time.Tim
 
 // whenField asks for a start time: a button of options, or free text read by
 // calendar.ParseDateTime in Asia/Tokyo (LINE's date picker sends "2026-11-28T19:00").
-func (h *Meetings) whenField(prompt dialog.Text, options []string, length time.Duration, now time.Time) dialog.Field {
+//
+// allowed, when set, bounds a typed time: the whole meeting must fit into one of the windows.
+func (h *Meetings) whenField(prompt dialog.Text, options []string, length time.Duration, now time.Time, allowed []calendar.Window) dialog.Field {
 	return dialog.Field{Name: "when", Label: dialog.T("日時", "Time"), Prompt: prompt, Help: meetingTimeHelp,
 		Choices: func(*dialog.State) []bot.Choice {
 			var cs []bot.Choice
@@ -144,6 +151,10 @@ func (h *Meetings) whenField(prompt dialog.Text, options []string, length time.D
 			if reason, closed := h.Calendar.Closed(t); closed {
 				return "", &dialog.Problem{Msg: dialog.T("その日は閉庁日（"+reason+"）です。別の日を入力してください。", "The city hall is closed that day ("+reason+"). Please choose another day.")}
 			}
+			if allowed != nil && !fitsWindows(allowed, t, t.Add(length)) {
+				return "", &dialog.Problem{Msg: dialog.T("その時間は面談できる時間帯（"+calendar.FormatWindows(allowed, bot.LangJA)+"）の外です。ボタンから選ぶか、時間帯の中で入力してください。",
+					"That time is outside the meeting hours ("+calendar.FormatWindows(allowed, bot.LangEN)+"). Choose a button or a time within them.")}
+			}
 			return t.In(bot.Tokyo).Format(time.RFC3339), nil
 		},
 		Show: func(v string, lang bot.Lang) string {
@@ -168,17 +179,23 @@ func meetingDataLength(r *Request) time.Duration {
 func (h *Meetings) proposeForm(_ context.Context, r *Request) (*dialog.Form, error) {
 	return &dialog.Form{Name: FlowMeetingPropose, Title: dialog.T("別の日時を提案", "Propose another time"), SubmitLabel: dialog.T("提案する", "Propose"),
 		Fields: []dialog.Field{h.whenField(dialog.T("ご都合のよい開始日時を入力してください。例: 11/28 19:00、明日 10時、来週水曜 夜（日本時間）",
-			"When could you meet? "+meetingTimeHelp.EN), nil, meetingDataLength(r), r.Now)}}, nil
+			"When could you meet? "+meetingTimeHelp.EN), nil, meetingDataLength(r), r.Now, nil)}}, nil
 }
 
 func (h *Meetings) moveForm(_ context.Context, r *Request) (*dialog.Form, error) {
 	var opts []string
-	if r.State != nil && r.State.Data["options"] != "" {
-		opts = strings.Split(r.State.Data["options"], ",")
+	allowed := []calendar.Window{} // nothing fits unless the draft says otherwise
+	if r.State != nil {
+		if r.State.Data["options"] != "" {
+			opts = strings.Split(r.State.Data["options"], ",")
+		}
+		if ws, err := calendar.ParseWindows(r.State.Data["hours"]); err == nil {
+			allowed = ws
+		}
 	}
 	return &dialog.Form{Name: FlowMeetingMove, Title: dialog.T("面談の日時変更", "Reschedule the meeting"), SubmitLabel: dialog.T("変更する", "Reschedule"),
 		Fields: []dialog.Field{
-			h.whenField(dialog.T("新しい日時を選ぶか、入力してください。例: 11/28 19:00、明日 10時（日本時間）", "Choose or type the new time. "+meetingTimeHelp.EN), opts, meetingDataLength(r), r.Now),
+			h.whenField(dialog.T("新しい日時を選ぶか、入力してください。例: 11/28 19:00、明日 10時（日本時間）", "Choose or type the new time. "+meetingTimeHelp.EN), opts, meetingDataLength(r), r.Now, allowed),
 			{Name: "reason", Label: dialog.T("理由", "Reason"), Prompt: dialog.T("変更の理由を入力してください（相手の方に伝わります）。", "Why is it moved? (the other side will see it)"),
 				Validate: dialog.MaxRunes(300, dialog.T("理由", "reason"))},
 		}}, nil
@@ -502,4 +519,47 @@ func hoursOfCap(minutes int, capHours float64, lang bot.Lang) string {
 		s += " / " + strconv.FormatFloat(capHours, 'f', -1, 64)
 	}
 	return s + dialog.T(" 時間", " h").In(lang)
+}
+
+// moveHours is when the person may move the meeting to without asking: the adviser within
+// the city's meeting hours (it is their own time), the requester only within the adviser's
+// windows as well, because the adviser is told but not asked.
+func (h *Meetings) moveHours(ctx context.Context, m *bot.Meeting, mover bot.PersonID) ([]calendar.Window, error) {
+	tenant := h.TenantHours
+	if len(tenant) == 0 {
+		tenant = calendar.DefaultTenantHours()
+	}
+	if mover == m.AdviserPerson {
+		return tenant, nil
+	}
+	a, err := h.Advisers.Store.Adviser(ctx, m.Tenant, m.Adviser)
+	if err != nil {
+		return nil, err
+	}
+	ws, err := calendar.ParseWindows(a.Windows)
+	if err != nil {
+		return nil, nil
+	}
+	var out []calendar.Window
+	for _, x := range ws {
+		for _, y := range tenant {
+			if x.Weekday == y.Weekday && max(x.Start, y.Start) < min(x.End, y.End) {
+				out = append(out, calendar.Window{Weekday: x.Weekday, Start: max(x.Start, y.Start), End: min(x.End, y.End)})
+			}
+		}
+	}
+	return out, nil
+}
+
+// fitsWindows reports whether [start, end) lies within one window on start's day (Tokyo).
+func fitsWindows(ws []calendar.Window, start, end time.Time) bool {
+	s, e := start.In(bot.Tokyo), end.In(bot.Tokyo)
+	day := time.Date(s.Year(), s.Month(), s.Day(), 0, 0, 0, 0, bot.Tokyo)
+	from, to := int(s.Sub(day)/time.Minute), int(e.Sub(day)/time.Minute)
+	for _, w := range ws {
+		if w.Weekday == s.Weekday() && w.Start <= from && to <= w.End {
+			return true
+		}
+	}
+	return false
 }

@@ -621,8 +621,11 @@ func TestMeetingRescheduleMovesReminders(t *testing.T) {
 	if st, ad := s.reminders(); len(st) != 1 || len(ad) != 1 {
 		t.Fatalf("new 24h reminder: %d %d", len(st), len(ad))
 	}
-	// The requester can move it too, by pressing an offered slot.
+	// The requester can move it too, within the adviser's windows (the adviser is told, not
+	// asked): a Sunday or a Tuesday morning is refused, an offered slot is taken.
 	s.staff.press("meeting.reschedule", id)
+	mustContain(t, s.staff.say("12/6 10:00"), "面談できる時間帯（月 19:00–21:00、水 18:30–21:00、土 13:00–17:00）の外です")
+	mustContain(t, s.staff.say("12/8 10:00"), "面談できる時間帯")
 	r = s.staff.press(dialog.ActAnswer, "2026-12-05T13:00:00+09:00")
 	mustContain(t, r, "変更の理由")
 	s.staff.say("資料の準備のため")
