@@ -3,6 +3,8 @@
 //	kakehashi serve [--demo]        run the bot (embedded store unless KAKEHASHI_REDIS_URL is set)
 //	kakehashi tenant create ID NAME [--departments 総務課,市民課]
 //	kakehashi invite create --tenant ID --role ROLE [--uses N] [--expires 720h] [--code CODE]
+//	kakehashi candidates …          import, match, delete and audit the candidate pool
+//	kakehashi advisers …            import and list adviser profiles
 //	kakehashi help config           list every setting with its default
 package main
 
@@ -42,6 +44,9 @@ const usage = `usage:
   kakehashi tenant list
   kakehashi invite create --tenant ID --role ROLE [--uses N] [--expires 720h] [--code CODE]
   kakehashi outbox [list|retry ID]         dead-lettered pushes
+  kakehashi candidates import FILE [--dry-run] | match --text "…" --top N [--json] | delete EXTERNAL_ID | audit | intros | answer …
+  kakehashi advisers import [--tenant ID] FILE | list [--tenant ID]
+  kakehashi healthcheck                    exit 0 when the running server is ready (for container health checks)
   kakehashi help config                    list every setting with its default`
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
