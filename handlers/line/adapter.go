@@ -69,7 +69,11 @@ func New(cfg Config, deps Deps) (*Adapter, error) {
 		a.clock = bot.SystemClock
 	}
 	if a.http == nil {
-		a.http = &http.Client{Timeout: 20 * time.Second}
+		// Every call goes to one host: keep enough idle connections for the outbox workers,
+		// where the default of 2 re-dials under load.
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.MaxIdleConnsPerHost = 64
+		a.http = &http.Client{Timeout: 20 * time.Second, Transport: t}
 	}
 	a.log = a.log.With("channel", string(bot.PlatformLINE))
 	return a, nil

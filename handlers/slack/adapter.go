@@ -97,7 +97,11 @@ func New(cfg Config, deps Deps) (*Adapter, error) {
 		a.clock = bot.SystemClock
 	}
 	if a.hc == nil {
-		a.hc = &http.Client{Timeout: 30 * time.Second}
+		// Every call goes to one host: keep enough idle connections for the outbox workers
+		// and the acknowledgement path, where the default of 2 re-dials under load.
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.MaxIdleConnsPerHost = 64
+		a.hc = &http.Client{Timeout: 30 * time.Second, Transport: t}
 	}
 	a.api = slack.New(cfg.BotToken, slack.OptionAPIURL(cfg.APIURL), slack.OptionHTTPClient(a.hc))
 	a.users = newUserCache(cfg.UserCacheTTL, a.clock)
