@@ -150,7 +150,9 @@ func splitEscaped(s string, limit int) []string {
 	brk, nAtBrk := -1, 0
 	for i := 0; i < len(e); {
 		var size, w int
-		if j := strings.IndexByte(e[i:], ';'); e[i] == '&' && j > 0 && j < 5 {
+		// Look for the entity's ';' within its 5 bytes only: searching the rest of the text
+		// at every character made splitting quadratic (2 ms for a 6,000-character answer).
+		if j := strings.IndexByte(e[i:min(i+5, len(e))], ';'); e[i] == '&' && j > 0 {
 			size, w = j+1, j+1 // an entity: &amp; &lt; &gt;
 		} else {
 			r, sz := utf8.DecodeRuneInString(e[i:])
