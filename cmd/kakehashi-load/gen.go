@@ -63,26 +63,32 @@ type Gen struct {
 	run      string
 	dupPct   int
 	newPct   int
+	people   int
 
 	mu     sync.Mutex
 	rng    *rand.Rand
 	slots  []*conv
 	next   int
 	users  int
+	active map[int]bool // people in a conversation now
 	events int
 	recent []Event // recent first deliveries, for redeliveries
 }
 
 type conv struct {
+	person        int
 	user, channel string
 	mention       bool
 	steps         []string
 	at            int
 }
 
-// NewGen returns a generator; run makes IDs unique across runs against one store.
-func NewGen(p Platform, run string, slots, dupPct, newPct int, seed uint64) *Gen {
-	g := &Gen{platform: p, run: run, dupPct: dupPct, newPct: newPct, rng: rand.New(rand.NewPCG(seed, 7))}
+// NewGen returns a generator; run makes IDs unique across runs against one store. People
+// is the size of the population conversations are drawn from (0: a new person each time);
+// one person is in at most one conversation at a time.
+func NewGen(p Platform, run string, slots, people, dupPct, newPct int, seed uint64) *Gen {
+	g := &Gen{platform: p, run: run, dupPct: dupPct, newPct: newPct, people: people, active: map[int]bool{},
+		rng: rand.New(rand.NewPCG(seed, 7))}
 	g.slots = make([]*conv, slots)
 	return g
 }
@@ -104,6 +110,9 @@ func (g *Gen) Next() Event {
 	g.next = (g.next + 1) % len(g.slots)
 	c := g.slots[i]
 	if c == nil || c.at >= len(c.steps) {
+		if c != nil {
+			delete(g.active, c.person)
+		}
 		c = g.newConv()
 		g.slots[i] = c
 	}
@@ -125,12 +134,27 @@ func (g *Gen) Next() Event {
 	return e
 }
 
-func (g *Gen) newConv() *conv {
+// person picks someone not in a conversation now, or someone new.
+func (g *Gen) person() int {
+	for range 8 {
+		if g.people == 0 {
+			break
+		}
+		if p := g.rng.IntN(g.people); !g.active[p] {
+			return p
+		}
+	}
 	g.users++
-	c := &conv{}
+	return g.people + g.users
+}
+
+func (g *Gen) newConv() *conv {
+	p := g.person()
+	g.active[p] = true
+	c := &conv{person: p}
 	var pool [][]string
 	if g.platform == Slack {
-		c.user = fmt.Sprintf("U%s%07d", g.run, g.users)
+		c.user = fmt.Sprintf("U%s%07d", g.run, p)
 		c.channel = "D" + c.user[1:]
 		pool = slackFlows
 		if g.rng.IntN(100) < g.newPct {
@@ -140,7 +164,7 @@ func (g *Gen) newConv() *conv {
 			}
 		}
 	} else {
-		sum := sha256.Sum256([]byte(g.run + strconv.Itoa(g.users)))
+		sum := sha256.Sum256([]byte(g.run + "/" + strconv.Itoa(p)))
 		c.user = "U" + hex.EncodeToString(sum[:16])
 		pool = lineFlows
 		if g.rng.IntN(100) < g.newPct {

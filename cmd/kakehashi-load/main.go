@@ -53,7 +53,8 @@ type options struct {
 	bin, redisServer, work, jsonOut   string
 	stores, platforms, targets, rates string
 	duration, warmup                  time.Duration
-	conc, slots, dupPct, newPct       int
+	conc, slots, people, dupPct       int
+	newPct                            int
 	maxInFlight                       int
 	attach, fakeURL, redisAddr        string
 	platform                          string
@@ -79,7 +80,8 @@ func main() {
 	flag.DurationVar(&o.duration, "duration", 10*time.Second, "length of each measured run")
 	flag.DurationVar(&o.warmup, "warmup", 2*time.Second, "closed-loop warm-up before each bot's runs (not reported)")
 	flag.IntVar(&o.conc, "conc", 64, "concurrent senders of the closed-loop (highest throughput) run")
-	flag.IntVar(&o.slots, "slots", 20000, "conversations played side by side")
+	flag.IntVar(&o.slots, "slots", 4000, "conversations played side by side")
+	flag.IntVar(&o.people, "people", 8000, "people the conversations are drawn from (0: a new person for every conversation)")
 	flag.IntVar(&o.dupPct, "dup", 10, "percent of requests that are redeliveries of an earlier event")
 	flag.IntVar(&o.newPct, "new", 40, "percent of conversations that are a single message from a new person")
 	flag.IntVar(&o.maxInFlight, "max-in-flight", 2000, "open loop: requests outstanding at most (more count as missed)")
@@ -269,7 +271,7 @@ func runSuite(ctx context.Context, o options) error {
 				default:
 					return fmt.Errorf("unknown target %q", tg)
 				}
-				gen := NewGen(p, fmt.Sprintf("%02d", runID), o.slots, o.dupPct, o.newPct, uint64(runID))
+				gen := NewGen(p, fmt.Sprintf("%02d", runID), o.slots, o.people, o.dupPct, o.newPct, uint64(runID))
 				rs, err := measure(ctx, o, t, gen, fake.Stats)
 				stopAll()
 				if err != nil {
@@ -309,7 +311,7 @@ func runAttached(ctx context.Context, o options) error {
 	_, err := handled(strings.TrimSuffix(o.attach, "/"))
 	t := target{bot: "attached", store: "?", platform: Platform(o.platform), base: strings.TrimSuffix(o.attach, "/"),
 		redisAddr: o.redisAddr, kakehashi: err == nil}
-	gen := NewGen(t.platform, strconv.FormatInt(time.Now().Unix()%100000, 10), o.slots, o.dupPct, o.newPct, uint64(time.Now().UnixNano()))
+	gen := NewGen(t.platform, strconv.FormatInt(time.Now().Unix()%100000, 10), o.slots, o.people, o.dupPct, o.newPct, uint64(time.Now().UnixNano()))
 	rows, err := measure(ctx, o, t, gen, stats)
 	if err != nil {
 		return err
@@ -452,8 +454,8 @@ func printRow(w io.Writer, r Row) {
 
 // report prints the Markdown tables for BENCHMARKS.md.
 func report(w io.Writer, o options, rows []Row) {
-	fmt.Fprintf(w, "\nDuration %s per run, %d closed-loop senders, %d%% redeliveries, %d%% single-message conversations, GOMAXPROCS %d (tool), NumCPU %d.\n\n",
-		o.duration, o.conc, o.dupPct, o.newPct, runtime.GOMAXPROCS(0), runtime.NumCPU())
+	fmt.Fprintf(w, "\nDuration %s per run, %d closed-loop senders, %d%% redeliveries, %d%% single-message conversations, %d side by side from %d people, GOMAXPROCS %d (tool), NumCPU %d.\n\n",
+		o.duration, o.conc, o.dupPct, o.newPct, o.slots, o.people, runtime.GOMAXPROCS(0), runtime.NumCPU())
 	fmt.Fprintln(w, "| bot | platform | store | load | sent (unique) | acked | ack/s | processed/s | ack p50 | ack p99 | ack max | replies | dup replies | Redis cmds/req | scripts+MULTI/req | bot CPU ms/1k req |")
 	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, r := range rows {
