@@ -31,7 +31,7 @@ var settings = []setting{
 	{"KAKEHASHI_DIGEST_TIME", "08:30", "when the weekly digest goes out on the first business day of the week (Asia/Tokyo)"},
 	{"KAKEHASHI_LOG_LEVEL", "info", "debug, info, warn or error"},
 	{"KAKEHASHI_LOG_FORMAT", "json", "json or text"},
-	{"KAKEHASHI_WORKERS", "8", "concurrent jobs (pushes, reminders, inbound events) per process"},
+	{"KAKEHASHI_WORKERS", "32", "concurrent jobs (pushes, reminders, inbound events) per process"},
 	{"KAKEHASHI_SLACK_BOT_TOKEN", "", "Slack bot token (xoxb-…); also *_FILE"},
 	{"KAKEHASHI_SLACK_SIGNING_SECRET", "", "Slack signing secret (HTTP mode); also *_FILE"},
 	{"KAKEHASHI_SLACK_APP_TOKEN", "", "Slack app-level token (xapp-…, Socket Mode); also *_FILE"},
