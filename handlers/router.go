@@ -157,9 +157,22 @@ func (m *Mux) Serve(ctx context.Context, w *Response, r *Request) error {
 
 func (m *Mux) route(ctx context.Context, w *Response, r *Request) error {
 	rt, args := m.match(r)
-	// An active draft receives everything except a button of another command.
+	// An active draft receives everything except a button of another command, and
+	// except the menu: a person who types メニュー mid-form wants the menu, and the draft
+	// waits for them (their next answer, or やめる, continues it).
 	if r.State != nil && (rt == nil || r.Msg.Action == "") {
 		if fl, ok := m.flows[r.State.Flow]; ok && r.Person != nil {
+			// ヘルプ stays with the form (it explains the current question).
+			if t := dialog.Fold(r.Msg.Text); rt != nil && rt.cmd.Name == "menu" && (t == "メニュー" || t == "menu") {
+				r.Command = rt.cmd.Name
+				w.State = r.State
+				if err := rt.h.Serve(ctx, w, r); err != nil {
+					return err
+				}
+				w.Text(r.T("入力中の内容はそのまま残っています。続きは、いまの質問への回答を送ってください（中止は「やめる」）。",
+					"Your draft is kept. To continue, answer the current question (or type \"cancel\")."))
+				return nil
+			}
 			return m.step(ctx, w, r, fl)
 		}
 	}

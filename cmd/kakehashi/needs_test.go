@@ -306,3 +306,15 @@ func TestNeedDraftClaimedButNotWritten(t *testing.T) {
 		t.Fatalf("needs = %d, want 5", len(ns))
 	}
 }
+
+// TestMenuMidFormKeepsTheDraft: メニュー during a form shows the menu and keeps the draft;
+// the next answer continues where the person was.
+func TestMenuMidFormKeepsTheDraft(t *testing.T) {
+	ta := newTestApp(t)
+	u := ta.join("DEMO-STAFF", "")
+	u.say("ニーズ登録")
+	u.say("公民館の予約をオンライン化したい")
+	mustContain(t, u.say("メニュー"), "メニュー（デモ市 / 職員）", "入力中の内容はそのまま残っています")
+	mustContain(t, u.say("予約は電話と窓口だけで、職員の負担が大きいです。"), "(3/10)")
+	mustContain(t, u.say("ヘルプ"), "「戻る」で前の質問へ")
+}
