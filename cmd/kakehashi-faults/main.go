@@ -45,6 +45,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -77,6 +78,13 @@ type options struct {
 	keep      bool
 	bin       string
 	out       string
+	// meetings: web pairs that book through the propose-another-time path, the bot's
+	// KAKEHASHI_REMINDER_OFFSETS, and how long the faults may run past duration so the
+	// reminders fall inside them
+	pairs   int
+	pairGap time.Duration
+	offsets string
+	extend  time.Duration
 }
 
 func main() {
@@ -90,9 +98,16 @@ func main() {
 	flag.BoolVar(&o.keep, "keep", false, "keep the work directory (logs, AOF, spool)")
 	flag.StringVar(&o.bin, "bin", "", "use this kakehashi binary instead of building ./cmd/kakehashi")
 	flag.StringVar(&o.out, "out", "", "also write the counts as JSON to this file")
+	flag.IntVar(&o.pairs, "pairs", 4, "web pairs (staff + adviser) who book a meeting a few minutes ahead")
+	flag.StringVar(&o.offsets, "offsets", "90s,30s", "KAKEHASHI_REMINDER_OFFSETS for the bot (default 90s,30s; -short: 60s,20s)")
+	flag.DurationVar(&o.extend, "extend", 90*time.Second, "how long the faults may run past -duration, until the last reminder is due")
+	flag.DurationVar(&o.pairGap, "pair-gap", 20*time.Second, "time between the pairs' starts (the first starts after half of it)")
 	flag.Parse()
 	if *short {
-		o.duration, o.lwPerTen, o.webPeople = 45*time.Second, 4, 6
+		o.duration, o.lwPerTen, o.webPeople, o.pairs, o.extend, o.pairGap = 45*time.Second, 4, 6, 3, 60*time.Second, 4*time.Second
+		if !flagSet("offsets") {
+			o.offsets = "60s,20s"
+		}
 	}
 	if o.seed == 0 {
 		o.seed = uint64(time.Now().UnixNano())
@@ -124,7 +139,18 @@ type report struct {
 	PushesExpected  int     `json:"pushes_expected"`
 	PushesMissed    int     `json:"pushes_missed"`
 	KeyAudit        int     `json:"key_audit_failures"`
-	LogAudit        int     `json:"log_audit_failures"`
+	// Meetings booked by the web pairs and their reminders, counted from the attendees' inboxes.
+	ReminderOffsets     string  `json:"reminder_offsets"`
+	Meetings            int     `json:"meetings_booked"`
+	MeetingsConfirmed   int     `json:"meetings_confirmed"`
+	MeetingsSkipped     string  `json:"meetings_skipped,omitempty"`
+	RemindersExpected   int     `json:"reminders_expected"`
+	RemindersMissed     int     `json:"reminders_missed"`
+	DuplicateReminders  int     `json:"duplicate_reminders"`
+	RemindersUnexpected int     `json:"reminders_unexpected"`
+	RemindersInFaults   int     `json:"reminders_due_while_faults_ran"`
+	ReminderMaxDelay    float64 `json:"reminder_max_delay_seconds"`
+	LogAudit            int     `json:"log_audit_failures"`
 	// Informational: what the faults did and what people went through.
 	BotKills        int            `json:"bot_sigkills"`
 	RedisKills      int            `json:"redis_sigkills"`
@@ -146,7 +172,9 @@ type report struct {
 
 func (r *report) ok() bool {
 	return r.AckedLost == 0 && r.NeedsDuplicated == 0 && r.DuplicateSends == 0 && r.PushesMissed == 0 &&
-		r.KeyAudit == 0 && r.LogAudit == 0 && r.NeedsAcked > 0
+		r.KeyAudit == 0 && r.LogAudit == 0 && r.NeedsAcked > 0 &&
+		r.RemindersMissed == 0 && r.DuplicateReminders == 0 && r.RemindersUnexpected == 0 &&
+		(r.Meetings == 0 || r.MeetingsSkipped != "" || r.MeetingsConfirmed > 0)
 }
 
 func (r *report) print(w io.Writer) {
@@ -160,6 +188,14 @@ func (r *report) print(w io.Writer) {
 	fmt.Fprintf(w, "needs filed twice:         %d\n", r.NeedsDuplicated)
 	fmt.Fprintf(w, "duplicate sends:           %d\n", r.DuplicateSends)
 	fmt.Fprintf(w, "pushes missed:             %d of %d (DX room cards)\n", r.PushesMissed, r.PushesExpected)
+	if r.MeetingsSkipped != "" {
+		fmt.Fprintf(w, "meetings:                  not booked: %s\n", r.MeetingsSkipped)
+	} else if r.Meetings > 0 {
+		fmt.Fprintf(w, "meetings confirmed:        %d of %d (web pairs, adviser proposes 「今日 HH:MM」; offsets %s)\n", r.MeetingsConfirmed, r.Meetings, r.ReminderOffsets)
+		fmt.Fprintf(w, "reminders missed:          %d of %d (each attendee, each offset still ahead at confirmation)\n", r.RemindersMissed, r.RemindersExpected)
+		fmt.Fprintf(w, "duplicate reminders:       %d (and %d for an offset already past at confirmation)\n", r.DuplicateReminders, r.RemindersUnexpected)
+		fmt.Fprintf(w, "  (%d of the reminders were due while the faults ran; the latest came %.1f s after it was due)\n", r.RemindersInFaults, r.ReminderMaxDelay)
+	}
 	fmt.Fprintf(w, "key audit failures:        %d (%d keys)\n", r.KeyAudit, r.Keys)
 	fmt.Fprintf(w, "log audit failures:        %d\n", r.LogAudit)
 	fmt.Fprintf(w, "unfinished conversations:  %d; dead letters: %d (retried with `kakehashi outbox retry`: %d)\n", r.Unfinished, r.DeadLetters, r.DeadRetried)
@@ -190,6 +226,19 @@ type suite struct {
 	people  []*person
 	bg      sync.WaitGroup
 	stopped atomic.Bool
+	// meetings (meetings.go)
+	offsets   []time.Duration
+	pairs     []*pair
+	advisers  []*person
+	proposals []proposal
+	mtgMu     sync.Mutex
+	// when the faults started and stopped
+	began, faultsUntil time.Time
+}
+
+// say prints a progress line with the seconds since the faults began.
+func (s *suite) say(format string, args ...any) {
+	fmt.Printf("%6.1fs  %s\n", time.Since(s.began).Seconds(), fmt.Sprintf(format, args...))
 }
 
 type ack struct {
@@ -243,12 +292,20 @@ func run(o options) (*report, error) {
 	defer s.redis.kill()
 	s.api = newFakeAPI(s)
 	defer s.api.srv.Close()
+	if s.offsets, err = parseOffsets(o.offsets); err != nil {
+		return nil, err
+	}
+	s.rep.ReminderOffsets = o.offsets
 	if err := s.startBot(); err != nil {
 		return nil, err
 	}
 	defer s.bot.stop()
+	if err := s.setupMeetings(); err != nil {
+		return nil, err
+	}
 
-	fmt.Printf("seed %d: %d LINE WORKS people in %d tenants, %d web people, faults for %s\n", o.seed, o.lwPerTen*len(tenants), len(tenants), o.webPeople, o.duration)
+	s.began = time.Now()
+	s.say("seed %d: %d LINE WORKS people in %d tenants, %d web people, faults for %s\n", o.seed, o.lwPerTen*len(tenants), len(tenants), o.webPeople, o.duration)
 	// People start spread over the first two thirds of the fault window.
 	spread := o.duration * 2 / 3
 	n := 0
@@ -262,18 +319,22 @@ func run(o options) (*report, error) {
 		n++
 		s.people = append(s.people, newPerson(s, n, "web", "demo", "", time.Duration(o.lwPerTen*len(tenants)+i)*spread/time.Duration(o.lwPerTen*len(tenants)+o.webPeople)))
 	}
-	s.rep.People = len(s.people)
 	var done sync.WaitGroup
 	deadline := time.Now().Add(o.duration + o.settle)
 	for _, p := range s.people {
 		done.Add(1)
 		go func() { defer done.Done(); p.run(deadline) }()
 	}
-	s.chaos(o.duration)
-	fmt.Println("faults stopped; waiting for conversations to finish …")
+	faultsFrom := time.Now()
+	s.startPairs(&done, deadline.Add(o.extend))
+	s.rep.People = len(s.people) + len(s.advisers)
+	s.chaos(func() time.Time { return s.faultsEnd(faultsFrom) })
+	s.faultsUntil = time.Now()
+	s.say("faults stopped; waiting for conversations to finish …")
 	done.Wait()
 	s.stopped.Store(true)
 	s.bg.Wait() // late replays
+	s.awaitReminders()
 	if err := s.settleAndCount(); err != nil {
 		return nil, err
 	}
@@ -281,32 +342,31 @@ func run(o options) (*report, error) {
 	return s.rep, nil
 }
 
-// chaos injects faults until d has passed, then leaves everything running.
-func (s *suite) chaos(d time.Duration) {
-	end := time.Now().Add(d)
-	for time.Now().Before(end) {
+// chaos injects faults until end() has passed, then leaves everything running.
+func (s *suite) chaos(end func() time.Time) {
+	for time.Now().Before(end()) {
 		time.Sleep(time.Duration(1500+s.rand(2500)) * time.Millisecond)
-		if time.Now().After(end) {
+		if time.Now().After(end()) {
 			break
 		}
 		switch k := s.rand(10); {
 		case k < 4:
-			fmt.Println("fault: SIGKILL the bot")
+			s.say("fault: SIGKILL the bot")
 			s.count(func(r *report) { r.BotKills++ })
 			s.bot.kill()
 		case k < 7:
 			down := time.Duration(500+s.rand(3500)) * time.Millisecond
-			fmt.Printf("fault: SIGKILL redis-server for %s\n", down.Round(100*time.Millisecond))
+			s.say("fault: SIGKILL redis-server for %s", down.Round(100*time.Millisecond))
 			s.count(func(r *report) { r.RedisKills++ })
 			s.redis.kill()
 			time.Sleep(down)
 			if err := s.redis.start(); err != nil {
-				fmt.Println("redis-server did not restart:", err)
+				s.say("redis-server did not restart: %v", err)
 			}
 		default:
 			mode := []int{429, 500, 503}[s.rand(3)]
 			win := time.Duration(2000+s.rand(3000)) * time.Millisecond
-			fmt.Printf("fault: fake LINE WORKS API answers %d for %s\n", mode, win.Round(100*time.Millisecond))
+			s.say("fault: fake LINE WORKS API answers %d for %s", mode, win.Round(100*time.Millisecond))
 			s.count(func(r *report) { r.APIFaultWindows++ })
 			s.api.setMode(mode)
 			time.Sleep(win)
@@ -394,7 +454,7 @@ func (s *suite) startBot() error {
 	}
 	b := &botProc{s: s, done: make(chan struct{}), log: log, env: append(os.Environ(),
 		"KAKEHASHI_ADDR="+s.addr, "KAKEHASHI_REDIS_URL="+s.redis.url(), "KAKEHASHI_DATA_DIR="+filepath.Join(s.work, "data"),
-		"KAKEHASHI_CONFIG="+cfgFile, "KAKEHASHI_WORKERS=4", "KAKEHASHI_LOG_LEVEL=debug",
+		"KAKEHASHI_CONFIG="+cfgFile, "KAKEHASHI_WORKERS=4", "KAKEHASHI_LOG_LEVEL=debug", "KAKEHASHI_REMINDER_OFFSETS="+s.o.offsets,
 		"KAKEHASHI_LINEWORKS_BOT_ID="+botID, "KAKEHASHI_LINEWORKS_BOT_SECRET="+botSecret,
 		"KAKEHASHI_LINEWORKS_CLIENT_ID=faults-client", "KAKEHASHI_LINEWORKS_CLIENT_SECRET=faults-client-secret",
 		"KAKEHASHI_LINEWORKS_SERVICE_ACCOUNT=svc@faults.example", "KAKEHASHI_LINEWORKS_PRIVATE_KEY_FILE="+keyFile,
@@ -573,6 +633,8 @@ type person struct {
 	s        *suite
 	n        int
 	platform string
+	invite   string // web invite code (DEMO-STAFF unless set)
+	need     int    // the acknowledged need's number
 	tenant   string
 	domain   string
 	delay    time.Duration
@@ -654,6 +716,7 @@ func (p *person) run(deadline time.Time) {
 			p.s.repMu.Lock()
 			p.s.acks = append(p.s.acks, ack{tenant: p.tenant, title: p.title, n: id})
 			p.s.repMu.Unlock()
+			p.need = id
 			p.done = true
 			break
 		}
@@ -857,7 +920,11 @@ func parseContent(raw string) reply {
 func (p *person) url(path string) string { return "http://" + p.s.addr + path }
 
 func (p *person) join(deadline time.Time) bool {
-	body, _ := json.Marshal(map[string]string{"invite_code": "DEMO-STAFF", "display_name": p.name})
+	invite := p.invite
+	if invite == "" {
+		invite = "DEMO-STAFF"
+	}
+	body, _ := json.Marshal(map[string]string{"invite_code": invite, "display_name": p.name})
 	for time.Now().Before(deadline) {
 		res, err := p.http.Post(p.url("/web/api/session"), "application/json", bytes.NewReader(body))
 		if err == nil {
@@ -986,11 +1053,14 @@ func (s *suite) settleAndCount() error {
 	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:" + strconv.Itoa(s.redis.port)})
 	defer rdb.Close()
 	// Let the queue and the spool drain: nothing due, nothing leased, nothing spooled.
-	fmt.Println("waiting for the queue to drain …")
+	s.say("waiting for the queue to drain …")
 	for deadline := time.Now().Add(3 * time.Minute); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
-		due, _ := rdb.ZCard(ctx, store.QueuePrefix+"due").Result()
+		// Jobs due later (a meeting's follow-up at its end, the advisers' 9:00 health check)
+		// do not count.
+		due, _ := rdb.ZCount(ctx, store.QueuePrefix+"due", "-inf", strconv.FormatInt(time.Now().UnixMilli(), 10)).Result()
 		lease, _ := rdb.ZCard(ctx, store.QueuePrefix+"lease").Result()
 		if due == 0 && lease == 0 && s.spoolEmpty() {
+			s.say("queue drained")
 			break
 		}
 	}
@@ -1009,6 +1079,10 @@ func (s *suite) settleAndCount() error {
 	}
 	if s.rep.DeadRetried > 0 {
 		time.Sleep(5 * time.Second)
+	}
+	// Reminders: read the attendees' inboxes through the web API while the bot runs.
+	if err := s.countReminders(ctx, rdb); err != nil {
+		return err
 	}
 	s.bot.stop() // graceful: running jobs finish
 
@@ -1132,7 +1206,7 @@ func (s *suite) settleAndCount() error {
 	if err != nil {
 		return err
 	}
-	for _, p := range s.people {
+	for _, p := range append(slices.Clone(s.people), s.advisers...) {
 		for _, pd := range []string{p.name, p.email, p.phone, p.title, "障害試験の相談本文"} {
 			if bytes.Contains(logs, []byte(pd)) {
 				s.rep.LogAudit++
