@@ -330,9 +330,6 @@ func measure(ctx context.Context, o options, t target, gen *Gen, stats func() fa
 	if o.warmup > 0 {
 		l := &Load{URL: url, Gen: gen, Signer: signer, Conc: o.conc, Duration: o.warmup}
 		l.Run(ctx)
-		if t.kakehashi {
-			drain(ctx, t, -1, stats)
-		}
 	}
 	var rows []Row
 	modes := []int{0}
@@ -347,6 +344,8 @@ func measure(ctx context.Context, o options, t target, gen *Gen, stats func() fa
 		if ctx.Err() != nil {
 			return rows, ctx.Err()
 		}
+		// Start from a quiet bot: no backlog of inbound or deliver jobs from the run before.
+		quiesce(ctx, t, stats)
 		before := stats()
 		var cmdBefore map[string]int64
 		if t.redisAddr != "" {
@@ -398,8 +397,8 @@ func measure(ctx context.Context, o options, t target, gen *Gen, stats func() fa
 	return rows, nil
 }
 
-// drain waits until the engine has handled want events in total (want < 0: until the count
-// stops moving), then until replies stop arriving at the fake API. It returns when the last
+// drain waits until the engine has handled want events in total (or its count has not moved
+// for 30 s), then until replies stop arriving at the fake API. It returns when the last
 // event was handled and how many were.
 func drain(ctx context.Context, t target, want int64, stats func() fakeapi.Stats) (time.Time, int64) {
 	last, lastAt := int64(-1), time.Now()
@@ -412,13 +411,33 @@ func drain(ctx context.Context, t target, want int64, stats func() fakeapi.Stats
 		if want >= 0 && n >= want {
 			break
 		}
-		if time.Since(lastAt) > 5*time.Second {
+		if time.Since(lastAt) > 30*time.Second {
 			break // nothing moves: some events were not handled (reported as Processed < Unique)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 	settle(ctx, stats)
 	return lastAt, last
+}
+
+// quiesce waits (at most 5 minutes) until neither the engine's count nor the replies at the
+// fake API have moved for 2 s.
+func quiesce(ctx context.Context, t target, stats func() fakeapi.Stats) {
+	key := func() [2]int64 {
+		var n int64
+		if t.kakehashi {
+			n, _ = handled(t.base)
+		}
+		return [2]int64{n, stats().Replies()}
+	}
+	prev, since := key(), time.Now()
+	deadline := time.Now().Add(5 * time.Minute)
+	for ctx.Err() == nil && time.Since(since) < 2*time.Second && time.Now().Before(deadline) {
+		time.Sleep(200 * time.Millisecond)
+		if k := key(); k != prev {
+			prev, since = k, time.Now()
+		}
+	}
 }
 
 // settle waits until the fake API has seen no reply for 500 ms.
