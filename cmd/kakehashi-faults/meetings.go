@@ -61,6 +61,7 @@ type pair struct {
 	prof  string
 	// what the people saw
 	meeting   string    // the poll sent to the adviser
+	sent      time.Time // when the staff member saw it sent
 	confirmed time.Time // when the staff member saw 面談が確定しました
 	failed    string
 }
@@ -138,6 +139,7 @@ func (s *suite) startPairs(done *sync.WaitGroup, deadline time.Time) {
 		go func() {
 			defer done.Done()
 			defer staff.Done()
+			defer p.ended.Store(true)
 			p.run(deadline)
 			if !p.done {
 				pr.failed = "the need was not acknowledged"
@@ -154,7 +156,7 @@ func (s *suite) startPairs(done *sync.WaitGroup, deadline time.Time) {
 		a.invite, a.name = "DEMO-ADVISER", fmt.Sprintf("試験顧問%03d", n)
 		s.advisers = append(s.advisers, a)
 		done.Add(1)
-		go func() { defer done.Done(); s.advise(a, pairsDone, deadline) }()
+		go func() { defer done.Done(); defer a.ended.Store(true); s.advise(a, pairsDone, deadline) }()
 	}
 }
 
@@ -284,6 +286,9 @@ func (s *suite) book(pr *pair, deadline time.Time) {
 			case hasText(rs, "候補日時を送りました", "既に送信済み"):
 				state = "wait"
 				lastView = time.Now()
+				s.mtgMu.Lock()
+				pr.sent = lastView
+				s.mtgMu.Unlock()
 			case hasText(rs, "候補を1つ以上選んで"):
 				state = "pick"
 			case hasText(rs, "期限が切れました", "日時が過ぎています"):
@@ -292,6 +297,10 @@ func (s *suite) book(pr *pair, deadline time.Time) {
 				time.Sleep(time.Second)
 			}
 		case "wait":
+			if s.closedDay() != "" {
+				pr.failed = "not booked: " + s.closedDay()
+				return
+			}
 			if _, ok := findChoice(got, "meeting.paccept", mid); ok {
 				state = "accept"
 				continue
@@ -362,7 +371,7 @@ func (s *suite) advise(a *person, pairsDone <-chan struct{}, deadline time.Time)
 				s.propose(a, b.value, false, deadline)
 			}
 		}
-		if time.Since(lastList) > 40*time.Second && len(handled) == 0 {
+		if time.Since(lastList) > 10*time.Second && len(handled) == 0 && s.unanswered(40*time.Second) {
 			lastList = time.Now()
 			rs := a.say("面談一覧", button{})
 			for _, r := range rs {
@@ -381,6 +390,29 @@ func (s *suite) advise(a *person, pairsDone <-chan struct{}, deadline time.Time)
 	}
 }
 
+// unanswered reports whether a pair sent its poll more than d ago and has no proposal yet.
+func (s *suite) unanswered(d time.Duration) bool {
+	s.mtgMu.Lock()
+	defer s.mtgMu.Unlock()
+	for _, pr := range s.pairs {
+		if pr.sent.IsZero() || time.Since(pr.sent) < d || !pr.confirmed.IsZero() {
+			continue
+		}
+		if !slices.ContainsFunc(s.proposals, func(x proposal) bool { return x.meeting == pr.meeting }) {
+			return true
+		}
+	}
+	return false
+}
+
+// closedDay is why meetings could not be booked (the offices are closed on the day of
+// the proposed start), or "".
+func (s *suite) closedDay() string {
+	s.mtgMu.Lock()
+	defer s.mtgMu.Unlock()
+	return s.rep.MeetingsSkipped
+}
+
 // propose answers one request with 別の日時を提案 → 「今日 HH:MM」 → 提案する. When an answer does
 // not come it looks at the meeting (詳細) before proposing again, so the requester is not
 // asked twice.
@@ -390,6 +422,12 @@ func (s *suite) propose(a *person, mid string, viaList bool, deadline time.Time)
 		if hasText(rs, "ご都合のよい開始日時") {
 			now := time.Now()
 			start := proposalStart(now, s.lead())
+			if reason, closed := calendar.New().Closed(start); closed {
+				s.mtgMu.Lock()
+				s.rep.MeetingsSkipped = fmt.Sprintf("%s (Tokyo) is a closed day (%s): a meeting cannot be set for it", start.In(bot.Tokyo).Format("2006-01-02"), reason)
+				s.mtgMu.Unlock()
+				return
+			}
 			day := "今日"
 			if start.In(bot.Tokyo).YearDay() != now.In(bot.Tokyo).YearDay() {
 				day = "明日"
