@@ -623,7 +623,11 @@ func (s *suite) countReminders(ctx context.Context, rdb *redis.Client) error {
 					s.rep.RemindersInFaults++
 				}
 				for _, t := range at[k] {
-					s.rep.ReminderMaxDelay = max(s.rep.ReminderMaxDelay, t.Sub(m.Slot.Start.Add(-off)).Seconds())
+					d := t.Sub(m.Slot.Start.Add(-off))
+					s.rep.ReminderMaxDelay = max(s.rep.ReminderMaxDelay, d.Seconds())
+					if d < -time.Second {
+						s.rep.Notes = append(s.rep.Notes, fmt.Sprintf("early reminder: %s got the %s reminder of %s %s before it was due", name, off, m.ID, -d))
+					}
 				}
 				if c == 0 && spare > 0 { // a late reminder stands for the first one missing
 					c, spare = 1, spare-1
