@@ -144,34 +144,38 @@ type report struct {
 	PushesMissed    int     `json:"pushes_missed"`
 	KeyAudit        int     `json:"key_audit_failures"`
 	// Meetings booked by the web pairs and their reminders, counted from the attendees' inboxes.
-	ReminderOffsets     string  `json:"reminder_offsets"`
-	Meetings            int     `json:"meetings_booked"`
-	MeetingsConfirmed   int     `json:"meetings_confirmed"`
-	MeetingsSkipped     string  `json:"meetings_skipped,omitempty"`
-	RemindersExpected   int     `json:"reminders_expected"`
-	RemindersMissed     int     `json:"reminders_missed"`
-	DuplicateReminders  int     `json:"duplicate_reminders"`
-	RemindersUnexpected int     `json:"reminders_unexpected"`
-	RemindersInFaults   int     `json:"reminders_due_while_faults_ran"`
-	ReminderMaxDelay    float64 `json:"reminder_max_delay_seconds"`
-	LogAudit            int     `json:"log_audit_failures"`
+	ReminderOffsets     string `json:"reminder_offsets"`
+	Meetings            int    `json:"meetings_booked"`
+	MeetingsConfirmed   int    `json:"meetings_confirmed"`
+	MeetingsSkipped     string `json:"meetings_skipped,omitempty"`
+	RemindersExpected   int    `json:"reminders_expected"`
+	RemindersMissed     int    `json:"reminders_missed"`
+	DuplicateReminders  int    `json:"duplicate_reminders"`
+	RemindersUnexpected int    `json:"reminders_unexpected"`
+	RemindersInFaults   int    `json:"reminders_due_while_faults_ran"`
+	// the meetings' other pushes: request ping, proposal, confirmation card (informational)
+	MeetingPushes        int     `json:"meeting_pushes"`
+	MeetingPushesMissing int     `json:"meeting_pushes_missing"`
+	ReminderMaxDelay     float64 `json:"reminder_max_delay_seconds"`
+	LogAudit             int     `json:"log_audit_failures"`
 	// Informational: what the faults did and what people went through.
-	BotKills        int            `json:"bot_sigkills"`
-	RedisKills      int            `json:"redis_sigkills"`
-	APIFaultWindows int            `json:"api_fault_windows"`
-	APIRejected     map[string]int `json:"api_rejected"`
-	Callbacks       int            `json:"callbacks"`
-	Replays         int            `json:"callback_replays"`
-	CallbackFailed  int            `json:"callbacks_not_acknowledged"`
-	WebAccepted     int            `json:"web_messages_spooled"`
-	WebRetries      int            `json:"web_retries"`
-	BusyNotices     int            `json:"busy_notices"`
-	Probes          int            `json:"help_probes"`
-	Unfinished      int            `json:"conversations_unfinished"`
-	DeadLetters     int            `json:"dead_letters"`
-	DeadRetried     int            `json:"dead_letters_retried"`
-	Keys            int            `json:"keys_audited"`
-	Notes           []string       `json:"notes,omitempty"`
+	BotKills          int            `json:"bot_sigkills"`
+	BotKillsAtAnswers int            `json:"bot_sigkills_at_meeting_answers"`
+	RedisKills        int            `json:"redis_sigkills"`
+	APIFaultWindows   int            `json:"api_fault_windows"`
+	APIRejected       map[string]int `json:"api_rejected"`
+	Callbacks         int            `json:"callbacks"`
+	Replays           int            `json:"callback_replays"`
+	CallbackFailed    int            `json:"callbacks_not_acknowledged"`
+	WebAccepted       int            `json:"web_messages_spooled"`
+	WebRetries        int            `json:"web_retries"`
+	BusyNotices       int            `json:"busy_notices"`
+	Probes            int            `json:"help_probes"`
+	Unfinished        int            `json:"conversations_unfinished"`
+	DeadLetters       int            `json:"dead_letters"`
+	DeadRetried       int            `json:"dead_letters_retried"`
+	Keys              int            `json:"keys_audited"`
+	Notes             []string       `json:"notes,omitempty"`
 }
 
 func (r *report) ok() bool {
@@ -183,8 +187,8 @@ func (r *report) ok() bool {
 
 func (r *report) print(w io.Writer) {
 	fmt.Fprintf(w, "\nkakehashi-faults: seed %d, %.0f s, %d people\n", r.Seed, r.Seconds, r.People)
-	fmt.Fprintf(w, "faults: %d bot SIGKILLs, %d redis-server SIGKILLs, %d fake-API fault windows (rejected: %v)\n",
-		r.BotKills, r.RedisKills, r.APIFaultWindows, r.APIRejected)
+	fmt.Fprintf(w, "faults: %d bot SIGKILLs (%d of them 0–20 ms after a meeting answer), %d redis-server SIGKILLs, %d fake-API fault windows (rejected: %v)\n",
+		r.BotKills, r.BotKillsAtAnswers, r.RedisKills, r.APIFaultWindows, r.APIRejected)
 	fmt.Fprintf(w, "traffic: %d LINE WORKS callbacks + %d replays (%d not acknowledged), %d web messages spooled, %d web retries, %d busy notices, %d help probes\n",
 		r.Callbacks, r.Replays, r.CallbackFailed, r.WebAccepted, r.WebRetries, r.BusyNotices, r.Probes)
 	fmt.Fprintf(w, "needs acknowledged:        %d\n", r.NeedsAcked)
@@ -199,7 +203,8 @@ func (r *report) print(w io.Writer) {
 		fmt.Fprintf(w, "meetings confirmed:        %d of %d (web pairs, adviser proposes 「今日 HH:MM」; offsets %s)\n", r.MeetingsConfirmed, r.Meetings, r.ReminderOffsets)
 		fmt.Fprintf(w, "reminders missed:          %d of %d (each attendee, each offset still ahead at confirmation)\n", r.RemindersMissed, r.RemindersExpected)
 		fmt.Fprintf(w, "duplicate reminders:       %d (and %d for an offset already past at confirmation)\n", r.DuplicateReminders, r.RemindersUnexpected)
-		fmt.Fprintf(w, "  (%d of the reminders were due while the faults ran; the latest came %.1f s after it was due)\n", r.RemindersInFaults, r.ReminderMaxDelay)
+		fmt.Fprintf(w, "  (%d of the reminders were due while the faults ran; the latest came %.1f s after it was due;\n", r.RemindersInFaults, r.ReminderMaxDelay)
+		fmt.Fprintf(w, "   the meetings' other pushes — request ping, proposal, confirmation card — missing: %d of %d)\n", r.MeetingPushesMissing, r.MeetingPushes)
 	}
 	fmt.Fprintf(w, "key audit failures:        %d (%d keys)\n", r.KeyAudit, r.Keys)
 	fmt.Fprintf(w, "log audit failures:        %d\n", r.LogAudit)
@@ -239,6 +244,7 @@ type suite struct {
 	mtgMu     sync.Mutex
 	// when the faults started and stopped
 	began, faultsUntil time.Time
+	faulting           atomic.Bool
 }
 
 // say prints a progress line with the seconds since the faults began.
@@ -333,7 +339,9 @@ func run(o options) (*report, error) {
 	faultsFrom := time.Now()
 	s.startPairs(&done, deadline.Add(o.extend))
 	s.rep.People = len(s.people) + len(s.advisers)
+	s.faulting.Store(true)
 	s.chaos(func() time.Time { return s.faultsEnd(faultsFrom) })
+	s.faulting.Store(false)
 	s.faultsUntil = time.Now()
 	s.say("faults stopped; waiting for conversations to finish …")
 	waited := make(chan struct{})

@@ -63,7 +63,24 @@ type pair struct {
 	meeting   string    // the poll sent to the adviser
 	sent      time.Time // when the staff member saw it sent
 	confirmed time.Time // when the staff member saw 面談が確定しました
+	viaView   bool      // the proposal was found with 詳細, its push had not come
 	failed    string
+}
+
+// killDuring SIGKILLs the bot 0–20 ms after a meeting answer was sent, for every other
+// answer while the faults run: the answer may be cut between the meeting's write and the
+// reminders' enqueue (Reconcile repairs that) or the pushes that follow.
+func (s *suite) killDuring(what string) {
+	if !s.faulting.Load() || s.rand(2) == 0 {
+		return
+	}
+	delay := time.Duration(s.rand(20_000)) * time.Microsecond
+	s.count(func(r *report) { r.BotKills++; r.BotKillsAtAnswers++ })
+	go func() {
+		time.Sleep(delay)
+		s.say("fault: SIGKILL the bot %s after %s", delay.Round(100*time.Microsecond), what)
+		s.bot.kill()
+	}()
 }
 
 // pairProfile is the adviser profile of pair i, imported before the run with
@@ -311,11 +328,14 @@ func (s *suite) book(pr *pair, deadline time.Time) {
 				rs = keep(p.press("meeting.view", mid))
 				if hasText(rs, "状態: 確定") {
 					state = "done"
+				} else if _, ok := findChoice(rs, "meeting.paccept", mid); ok {
+					pr.viaView = true
 				}
 				continue
 			}
 			keep(p.webInbox(5 * time.Second))
 		case "accept":
+			s.killDuring("a requester accepted a proposal")
 			rs = keep(p.press("meeting.paccept", mid))
 			switch {
 			case hasText(rs, "面談が確定しました", "で確定しています"):
@@ -434,6 +454,7 @@ func (s *suite) propose(a *person, mid string, viaList bool, deadline time.Time)
 			}
 			rs = a.say(day+" "+start.In(bot.Tokyo).Format("15:04"), button{})
 			if b, ok := findChoice(rs, "dialog.submit", ""); ok {
+				s.killDuring("an adviser proposed a time")
 				rs = a.press(b.action, b.value)
 				if hasText(rs, "を提案しました") {
 					s.proposed(mid, start, viaList)
@@ -560,14 +581,22 @@ func (s *suite) countReminders(ctx context.Context, rdb *redis.Client) error {
 		offset  time.Duration
 	}
 	got := map[slot]int{}
-	late := map[slot]int{}       // late reminders name no offset: per meeting and person
-	at := map[slot][]time.Time{} // when they reached the inbox
+	late := map[slot]int{}              // late reminders name no offset: per meeting and person
+	at := map[slot][]time.Time{}        // when they reached the inbox
+	pushes := map[slot]map[string]int{} // per meeting and person: the actions of the buttons pushed
 	for id, p := range byID {
 		items, err := p.fullInbox()
 		if err != nil {
 			return fmt.Errorf("inbox of %s: %w", p.name, err)
 		}
 		for _, it := range items {
+			for _, c := range it.Reply.Choices {
+				k := slot{c.Value, id, 0}
+				if pushes[k] == nil {
+					pushes[k] = map[string]int{}
+				}
+				pushes[k][c.Action]++
+			}
 			if it.Reply.Kind != "meeting_reminder" {
 				continue
 			}
@@ -664,6 +693,28 @@ func (s *suite) countReminders(ctx context.Context, rdb *redis.Client) error {
 	for _, x := range s.proposals {
 		if x.viaList {
 			s.rep.Notes = append(s.rep.Notes, "the adviser found request "+x.meeting+" in 面談一覧: its ping did not come within 40 s")
+		}
+	}
+	for _, pr := range s.pairs {
+		if pr.viaView {
+			s.rep.Notes = append(s.rep.Notes, "the requester found the proposal for "+pr.meeting+" with 詳細: its push did not come within 30 s")
+		}
+	}
+	// The meeting's other pushes (informational): the adviser's request ping and
+	// confirmation card, the requester's proposal.
+	for _, m := range meetings {
+		if m.Status != bot.MeetingConfirmed && m.Status != bot.MeetingHeld {
+			continue
+		}
+		for _, want := range []struct {
+			who          bot.PersonID
+			what, action string
+		}{{m.AdviserPerson, "request ping", "meeting.propose"}, {m.Requester, "proposal", "meeting.paccept"}, {m.AdviserPerson, "confirmation card", "meeting.reschedule"}} {
+			s.rep.MeetingPushes++
+			if pushes[slot{string(m.ID), want.who, 0}][want.action] == 0 {
+				s.rep.MeetingPushesMissing++
+				s.rep.Notes = append(s.rep.Notes, fmt.Sprintf("meeting %s: no %s in the inbox of %s", m.ID, want.what, want.who))
+			}
 		}
 	}
 	return nil
