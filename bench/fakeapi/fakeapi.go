@@ -155,7 +155,7 @@ func (s *Server) readLine(w http.ResponseWriter, r *http.Request) (*lineRequest,
 	var req lineRequest
 	valid := err == nil && json.Unmarshal(body, &req) == nil && len(req.Messages) > 0 && len(req.Messages) <= 5
 	for _, m := range req.Messages {
-		valid = valid && m.Type != "" // a message marshalled by value loses its type
+		valid = valid && m.Type != "" // LINE refuses a message without its type
 	}
 	if !valid {
 		w.Header().Set("Content-Type", "application/json")
