@@ -760,6 +760,8 @@ func (h *Meetings) confirm(ctx context.Context, w *Response, r *Request, id bot.
 		if refusal, err = h.conflict(ctx, cur, slot); err != nil {
 			return err
 		}
+	} else if err := h.finishConfirm(ctx, cur, r.Person.ID, action); err != nil {
+		return err
 	}
 	if refusal != nil {
 		w.Text(refusal.In(r.Lang))
@@ -794,6 +796,24 @@ func (h *Meetings) confirm(ctx context.Context, w *Response, r *Request, id bot.
 	}
 	w.Reply(card)
 	return h.notify(ctx, m, r.Person.ID, "confirmed")
+}
+
+// finishConfirm completes a confirmation that was cut short: when the process died after
+// the meeting was written and before its reminders and the other side's card were queued,
+// the same person's answer comes again (a redelivery, a retried web message) and finds the
+// meeting confirmed. Both are queued again under their keys, so this is a no-op when they
+// were queued the first time.
+func (h *Meetings) finishConfirm(ctx context.Context, m *bot.Meeting, actor bot.PersonID, action string) error {
+	if m.Status != bot.MeetingConfirmed || len(m.History) == 0 {
+		return nil
+	}
+	if last := m.History[len(m.History)-1]; last.Action != action || last.By != actor || last.To != bot.MeetingConfirmed {
+		return nil
+	}
+	if err := h.schedule(ctx, m); err != nil {
+		return err
+	}
+	return h.notify(ctx, m, actor, "confirmed")
 }
 
 // accept is the adviser choosing one of the requester's options. The first acceptable

@@ -1131,6 +1131,47 @@ func TestMeetingEnglishRequester(t *testing.T) {
 	mustContain(t, onlyKind(s.adv.pushes(), "meeting_reminder"), "【リマインド】面談の24時間前です")
 }
 
+// A confirmation cut short — the process died after the meeting was written, before the
+// reminders and the adviser's card were queued — is finished when the requester's answer
+// comes again (a retried web message, a redelivery), once. Found by kakehashi-faults.
+func TestMeetingConfirmCutShortFinishedOnRetry(t *testing.T) {
+	s := newMeetingScene(t)
+	id, ping := s.request(0)
+	s.adv.press(choice(t, []bot.Reply{ping}, "別の日時を提案").Action, id)
+	s.adv.say("来週水曜 夜")
+	mustContain(t, s.adv.press(dialog.ActSubmit, ""), "12/2(水) 19:00–20:00 を提案しました")
+	s.drain()
+	// What the requester's acceptance writes, without what it queues afterwards.
+	staff, now := s.person(s.staff), s.ta.clock.Now()
+	if _, err := s.ta.MeetingStore.UpdateMeeting(context.Background(), DemoTenant, bot.MeetingID(id), func(m *bot.Meeting) error {
+		m.Status, m.Slot, m.Proposal, m.ScheduledAt = bot.MeetingConfirmed, *m.Proposal, nil, now
+		m.History = append(m.History, bot.MeetingEvent{At: now, By: staff, Action: "proposal_accepted", To: bot.MeetingConfirmed})
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if p := s.pending(s.reminderIDs(id, 0)); len(p) != 0 {
+		t.Fatalf("reminders before the retry: %v", p)
+	}
+	mustContain(t, s.staff.press("meeting.paccept", id), "既に 12/2(水) 19:00–20:00 で確定しています")
+	if p := s.pending(s.reminderIDs(id, 0)); len(p) != 2*len(s.ta.Meetings.Offsets) {
+		t.Fatalf("reminders after the retry: %v", p)
+	}
+	s.ta.runJobs()
+	cards := onlyKind(s.adv.pushes(), "meeting_card")
+	if len(cards) != 1 {
+		t.Fatalf("adviser cards after the retry: %s", dump(cards))
+	}
+	mustContain(t, cards, "面談が確定しました")
+	// Once: another retry, or the adviser's stale answer, queues nothing new.
+	s.staff.press("meeting.paccept", id)
+	s.adv.press("meeting.accept", id+":0")
+	s.ta.runJobs()
+	if p := onlyKind(append(s.adv.pushes(), s.staff.pushes()...), "meeting_card"); len(p) != 0 {
+		t.Fatalf("cards sent again: %s", dump(p))
+	}
+}
+
 // A bot that was down at the due time sends the reminder late, once, saying so; after the
 // meeting is over it sends none.
 func TestMeetingReminderLateNotLost(t *testing.T) {
