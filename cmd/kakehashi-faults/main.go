@@ -140,9 +140,13 @@ type report struct {
 	AckedLost       int     `json:"acknowledged_needs_lost"`
 	NeedsDuplicated int     `json:"needs_filed_twice"`
 	DuplicateSends  int     `json:"duplicate_sends"`
-	PushesExpected  int     `json:"pushes_expected"`
-	PushesMissed    int     `json:"pushes_missed"`
-	KeyAudit        int     `json:"key_audit_failures"`
+	// UncertainSends are duplicates whose first copy the platform accepted less than
+	// uncertainWindow before a SIGKILL of the bot: without an idempotency key at the
+	// platform (LINE WORKS) no sender can know whether it went out. Reported, not failed.
+	UncertainSends int `json:"uncertain_sends"`
+	PushesExpected int `json:"pushes_expected"`
+	PushesMissed   int `json:"pushes_missed"`
+	KeyAudit       int `json:"key_audit_failures"`
 	// Meetings booked by the web pairs and their reminders, counted from the attendees' inboxes.
 	ReminderOffsets     string `json:"reminder_offsets"`
 	Meetings            int    `json:"meetings_booked"`
@@ -195,6 +199,7 @@ func (r *report) print(w io.Writer) {
 	fmt.Fprintf(w, "acknowledged needs lost:   %d\n", r.AckedLost)
 	fmt.Fprintf(w, "needs filed twice:         %d\n", r.NeedsDuplicated)
 	fmt.Fprintf(w, "duplicate sends:           %d\n", r.DuplicateSends)
+	fmt.Fprintf(w, "uncertain sends:           %d (accepted by the platform < %s before a SIGKILL; LINE WORKS has no idempotency key)\n", r.UncertainSends, uncertainWindow)
 	fmt.Fprintf(w, "pushes missed:             %d of %d (DX room cards)\n", r.PushesMissed, r.PushesExpected)
 	if r.MeetingsSkipped != "" {
 		fmt.Fprintf(w, "meetings:                  not (all) booked: %s\n", r.MeetingsSkipped)
@@ -221,21 +226,24 @@ func (r *report) print(w io.Writer) {
 
 // suite is one run.
 type suite struct {
-	o       options
-	rng     *mrand.Rand
-	rngMu   sync.Mutex
-	work    string
-	bin     string
-	redis   *redisProc
-	bot     *botProc
-	api     *fakeAPI
-	addr    string
-	rep     *report
-	repMu   sync.Mutex
-	acks    []ack
-	people  []*person
-	bg      sync.WaitGroup
-	stopped atomic.Bool
+	o     options
+	rng   *mrand.Rand
+	rngMu sync.Mutex
+	// killedAt lists the instants the bot was SIGKILLed.
+	killMu   sync.Mutex
+	killedAt []time.Time
+	work     string
+	bin      string
+	redis    *redisProc
+	bot      *botProc
+	api      *fakeAPI
+	addr     string
+	rep      *report
+	repMu    sync.Mutex
+	acks     []ack
+	people   []*person
+	bg       sync.WaitGroup
+	stopped  atomic.Bool
 	// meetings (meetings.go)
 	offsets   []time.Duration
 	pairs     []*pair
@@ -538,7 +546,26 @@ func (b *botProc) kill() {
 	defer b.mu.Unlock()
 	if b.cmd != nil && b.cmd.Process != nil {
 		b.cmd.Process.Signal(syscall.SIGKILL)
+		b.s.killMu.Lock()
+		b.s.killedAt = append(b.s.killedAt, time.Now())
+		b.s.killMu.Unlock()
 	}
+}
+
+// uncertainWindow bounds "killed right after the platform accepted the send": the bot
+// records a send within milliseconds of the answer; a kill in between loses the record.
+const uncertainWindow = 250 * time.Millisecond
+
+// killedRightAfter reports whether the bot was SIGKILLed within uncertainWindow after t.
+func (s *suite) killedRightAfter(t time.Time) (time.Duration, bool) {
+	s.killMu.Lock()
+	defer s.killMu.Unlock()
+	for _, k := range s.killedAt {
+		if d := k.Sub(t); d >= 0 && d <= uncertainWindow {
+			return d, true
+		}
+	}
+	return 0, false
 }
 
 // stop ends the bot gracefully (SIGTERM: running jobs finish).
@@ -578,11 +605,15 @@ type fakeAPI struct {
 	users map[string][]string
 	rooms map[string][]string
 	times map[string][]string
-	cond  *sync.Cond
+	// accepted holds the instant each message was accepted ("user:ID" / "room:ID"), to tell a
+	// duplicate caused by a bot killed right after the platform accepted a send (LINE WORKS has
+	// no idempotency key, so no client can avoid it) from a real double send.
+	accepted map[string][]time.Time
+	cond     *sync.Cond
 }
 
 func newFakeAPI(s *suite) *fakeAPI {
-	f := &fakeAPI{s: s, users: map[string][]string{}, rooms: map[string][]string{}, times: map[string][]string{}}
+	f := &fakeAPI{s: s, users: map[string][]string{}, rooms: map[string][]string{}, times: map[string][]string{}, accepted: map[string][]time.Time{}}
 	f.cond = sync.NewCond(&f.mu)
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /oauth2/v2.0/token", func(w http.ResponseWriter, r *http.Request) {
@@ -614,6 +645,7 @@ func newFakeAPI(s *suite) *fakeAPI {
 			}
 			key := r.PathValue(name)
 			target[key] = append(target[key], string(body.Content))
+			f.accepted[name+":"+key] = append(f.accepted[name+":"+key], time.Now())
 			if name == "user" {
 				f.times[key] = append(f.times[key], time.Now().Format("15:04:05.000"))
 			}
@@ -1161,12 +1193,19 @@ func (s *suite) settleAndCount() error {
 	var dupLog strings.Builder
 	s.api.mu.Lock()
 	for who, contents := range s.api.users {
-		seen := map[string]bool{}
-		for _, c := range contents {
+		seen := map[string]int{}
+		for i, c := range contents {
 			if strings.Contains(c, msgBusy) || strings.Contains(c, "「戻る」で前の質問へ") || classify(parseContent(c).text) == "menu" {
 				continue
 			}
-			if seen[c] {
+			if first, ok := seen[c]; ok {
+				if acc := s.api.accepted["user:"+who]; first < len(acc) {
+					if d, killed := s.killedRightAfter(acc[first]); killed {
+						s.rep.UncertainSends++
+						s.rep.Notes = append(s.rep.Notes, fmt.Sprintf("uncertain send to %s (bot killed %s after the first copy was accepted): %s", who, d.Round(time.Millisecond), short(c)))
+						continue
+					}
+				}
 				s.rep.DuplicateSends++
 				s.rep.Notes = append(s.rep.Notes, "duplicate send to "+who+": "+short(c))
 				fmt.Fprintf(&dupLog, "== %s: %s\n", who, short(c))
@@ -1177,21 +1216,32 @@ func (s *suite) settleAndCount() error {
 					fmt.Fprintf(&dupLog, "  got %s %s\n", s.api.times[who][i], short(parseContent(c2).text))
 				}
 			}
-			seen[c] = true
+			seen[c] = i
 		}
 	}
 	os.WriteFile(filepath.Join(s.work, "duplicates.txt"), []byte(dupLog.String()), 0o600)
 	cards := map[string]int{}
+	cardFirst := map[string]time.Time{}
 	for room, contents := range s.api.rooms {
-		for _, c := range contents {
+		acc := s.api.accepted["room:"+room]
+		for i, c := range contents {
 			if m := cardRe.FindStringSubmatch(parseContent(c).text); m != nil {
-				cards[room+"#"+m[1]]++
+				k := room + "#" + m[1]
+				if cards[k] == 0 && i < len(acc) {
+					cardFirst[k] = acc[i]
+				}
+				cards[k]++
 			}
 		}
 	}
 	s.api.mu.Unlock()
 	for k, c := range cards {
 		if c > 1 {
+			if d, killed := s.killedRightAfter(cardFirst[k]); killed && c == 2 {
+				s.rep.UncertainSends++
+				s.rep.Notes = append(s.rep.Notes, fmt.Sprintf("uncertain DX room card %s (bot killed %s after the first copy was accepted)", k, d.Round(time.Millisecond)))
+				continue
+			}
 			s.rep.DuplicateSends += c - 1
 			s.rep.Notes = append(s.rep.Notes, fmt.Sprintf("DX room card %s posted %d times", k, c))
 		}
