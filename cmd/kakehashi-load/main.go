@@ -52,7 +52,7 @@ const (
 type options struct {
 	bin, redisServer, work, jsonOut   string
 	stores, platforms, targets, rates string
-	duration, warmup                  time.Duration
+	duration, warmup, apiLatency      time.Duration
 	conc, slots, people, dupPct       int
 	newPct                            int
 	maxInFlight                       int
@@ -79,6 +79,7 @@ func main() {
 	flag.StringVar(&o.rates, "rates", "1000", "open-loop rates (events/s) for the latency runs, comma separated")
 	flag.DurationVar(&o.duration, "duration", 10*time.Second, "length of each measured run")
 	flag.DurationVar(&o.warmup, "warmup", 2*time.Second, "closed-loop warm-up before each bot's runs (not reported)")
+	flag.DurationVar(&o.apiLatency, "api-latency", 0, "delay of every fake API answer, as a real platform API has (0: none)")
 	flag.IntVar(&o.conc, "conc", 64, "concurrent senders of the closed-loop (highest throughput) run")
 	flag.IntVar(&o.slots, "slots", 4000, "conversations played side by side")
 	flag.IntVar(&o.people, "people", 8000, "people the conversations are drawn from (0: a new person for every conversation)")
@@ -181,7 +182,7 @@ func runSuite(ctx context.Context, o options) error {
 	if err := os.MkdirAll(work, 0o755); err != nil {
 		return err
 	}
-	fake := &fakeapi.Server{}
+	fake := &fakeapi.Server{Delay: o.apiLatency}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
@@ -473,6 +474,9 @@ func printRow(w io.Writer, r Row) {
 
 // report prints the Markdown tables for BENCHMARKS.md.
 func report(w io.Writer, o options, rows []Row) {
+	if o.apiLatency > 0 {
+		fmt.Fprintf(w, "\nFake API latency %s per call.", o.apiLatency)
+	}
 	fmt.Fprintf(w, "\nDuration %s per run, %d closed-loop senders, %d%% redeliveries, %d%% single-message conversations, %d side by side from %d people, GOMAXPROCS %d (tool), NumCPU %d.\n\n",
 		o.duration, o.conc, o.dupPct, o.newPct, o.slots, o.people, runtime.GOMAXPROCS(0), runtime.NumCPU())
 	fmt.Fprintln(w, "| bot | platform | store | load | sent (unique) | acked | ack/s | processed/s | ack p50 | ack p99 | ack max | replies | dup replies | Redis cmds/req | scripts+MULTI/req | bot CPU ms/1k req |")
