@@ -286,6 +286,13 @@ func (h *Meetings) submitProposal(ctx context.Context, w *Response, r *Request, 
 	if !found || !ok {
 		return err
 	}
+	if proposedAlready(cur, r.Person.ID, slot) {
+		// The same answer again: the process died after the proposal was written, before the
+		// conversation was committed, and the message came again. The proposal stands; the
+		// requester is asked under the first attempt's key (a no-op if that push was queued).
+		w.Text(r.T(meetingSlotLabel(slot, bot.LangJA)+" を提案しました。相談者の回答をお知らせします。", "You proposed "+meetingSlotLabel(slot, bot.LangEN)+". You will be told the requester's answer."))
+		return h.pushProposal(ctx, cur, slot)
+	}
 	refusal, err := h.conflict(ctx, cur, slot)
 	if err != nil {
 		return err
@@ -306,16 +313,32 @@ func (h *Meetings) submitProposal(ctx context.Context, w *Response, r *Request, 
 		if refusal == nil {
 			h.cancelPollJobs(ctx, m)
 			w.Text(r.T(meetingSlotLabel(slot, bot.LangJA)+" を提案しました。相談者の回答をお知らせします。", "You proposed "+meetingSlotLabel(slot, bot.LangEN)+". You will be told the requester's answer."))
-			lang := h.langOf(ctx, m.Tenant, m.Requester)
-			return h.Messenger.Push(ctx, bot.Recipient{Tenant: m.Tenant, Person: m.Requester}, bot.Reply{
-				Text: dialog.T(h.adviserName(ctx, m, lang)+" さんから、ニーズ #"+itoa64(int64(m.Need))+"「"+m.NeedTitle+"」の面談について別の日時の提案がありました: "+meetingSlotLabel(slot, bot.LangJA)+"。この日時でよろしいですか？",
-					h.adviserName(ctx, m, lang)+" proposed another time for the meeting about #"+itoa64(int64(m.Need))+" \""+m.NeedTitle+"\": "+meetingSlotLabel(slot, bot.LangEN)+". Does it suit you?").In(lang),
-				Choices: h.proposalChoices(m, lang),
-			}, "meet:"+string(m.ID)+":v"+strconv.FormatInt(m.Version, 10)+":proposal")
+			return h.pushProposal(ctx, m, slot)
 		}
 	}
 	w.Text(refusal.In(r.Lang))
 	return nil
+}
+
+// proposedAlready reports whether the meeting's open proposal is this person's last
+// answer, for this very slot.
+func proposedAlready(m *bot.Meeting, p bot.PersonID, slot bot.TimeSlot) bool {
+	if m.Status != bot.MeetingProposed || m.Proposal == nil || len(m.History) == 0 {
+		return false
+	}
+	last := m.History[len(m.History)-1]
+	return last.Action == "proposed" && last.By == p && m.Proposal.Start.Equal(slot.Start) && m.Proposal.End.Equal(slot.End)
+}
+
+// pushProposal asks the requester about the proposal; the key names the meeting's version
+// that holds it, so a later proposal is told again and the same one once.
+func (h *Meetings) pushProposal(ctx context.Context, m *bot.Meeting, slot bot.TimeSlot) error {
+	lang := h.langOf(ctx, m.Tenant, m.Requester)
+	return h.Messenger.Push(ctx, bot.Recipient{Tenant: m.Tenant, Person: m.Requester}, bot.Reply{
+		Text: dialog.T(h.adviserName(ctx, m, lang)+" さんから、ニーズ #"+itoa64(int64(m.Need))+"「"+m.NeedTitle+"」の面談について別の日時の提案がありました: "+meetingSlotLabel(slot, bot.LangJA)+"。この日時でよろしいですか？",
+			h.adviserName(ctx, m, lang)+" proposed another time for the meeting about #"+itoa64(int64(m.Need))+" \""+m.NeedTitle+"\": "+meetingSlotLabel(slot, bot.LangEN)+". Does it suit you?").In(lang),
+		Choices: h.proposalChoices(m, lang),
+	}, "meet:"+string(m.ID)+":v"+strconv.FormatInt(m.Version, 10)+":proposal")
 }
 
 func (h *Meetings) submitDecline(ctx context.Context, w *Response, r *Request, s *dialog.State) error {

@@ -1131,6 +1131,42 @@ func TestMeetingEnglishRequester(t *testing.T) {
 	mustContain(t, onlyKind(s.adv.pushes(), "meeting_reminder"), "【リマインド】面談の24時間前です")
 }
 
+// A proposal answered again — written, but the process died before the conversation was
+// committed, and the submit came again — is applied once and told to the requester once; a
+// different time is a new proposal. Found by kakehashi-faults (two "proposed" events).
+func TestMeetingProposalAnsweredAgainOnce(t *testing.T) {
+	s := newMeetingScene(t)
+	id, ping := s.request(0)
+	propose := func(when, label string) {
+		t.Helper()
+		s.adv.press(choice(t, []bot.Reply{ping}, "別の日時を提案").Action, id)
+		s.adv.say(when)
+		mustContain(t, s.adv.press(dialog.ActSubmit, ""), label+" を提案しました")
+	}
+	proposals := func() int {
+		n := 0
+		for _, e := range s.meeting(id).History {
+			if e.Action == "proposed" {
+				n++
+			}
+		}
+		return n
+	}
+	propose("来週水曜 夜", "12/2(水) 19:00–20:00")
+	propose("来週水曜 夜", "12/2(水) 19:00–20:00")
+	s.ta.runJobs()
+	if p := s.staff.pushes(); len(p) != 1 || proposals() != 1 {
+		t.Fatalf("the same proposal twice: %d proposed events, requester got %s", proposals(), dump(p))
+	}
+	propose("来週木曜 夜", "12/3(木) 19:00–20:00")
+	s.ta.runJobs()
+	p := s.staff.pushes()
+	if len(p) != 1 || proposals() != 2 {
+		t.Fatalf("a new time: %d proposed events, requester got %s", proposals(), dump(p))
+	}
+	mustContain(t, p, "別の日時の提案がありました: 12/3(木) 19:00–20:00")
+}
+
 // A confirmation cut short — the process died after the meeting was written, before the
 // reminders and the adviser's card were queued — is finished when the requester's answer
 // comes again (a retried web message, a redelivery), once. Found by kakehashi-faults.
