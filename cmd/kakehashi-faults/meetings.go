@@ -228,6 +228,25 @@ func (p *person) press(action, value string) []reply {
 	return p.webSay(action+" "+value, button{label: action, action: action, value: value})
 }
 
+// ask sends a press (or, without an action, the text) and waits for its answer: a reply
+// with one of the markers, in the HTTP response or, when the message was spooled (202) or
+// the answer was lost with a killed bot, in the inbox (up to 40 s: a retried message waits
+// for the dead process's conversation lock, 30 s). Everything received is returned. So a
+// person does not press again while an answer is still on its way, and an answer to a
+// repeated press (the same refusal twice) is not mistaken for a duplicate send.
+func (p *person) ask(action, value, text string, markers ...string) []reply {
+	var rs []reply
+	if action != "" {
+		rs = p.press(action, value)
+	} else {
+		rs = p.say(text, button{})
+	}
+	for deadline := time.Now().Add(40 * time.Second); !hasText(rs, markers...) && time.Now().Before(deadline); {
+		rs = append(rs, p.webInbox(time.Until(deadline))...)
+	}
+	return rs
+}
+
 func findChoice(rs []reply, action, value string) (button, bool) {
 	for _, r := range rs {
 		for _, b := range r.buttons {
@@ -259,17 +278,32 @@ func pollID(rs []reply) string {
 	return ""
 }
 
+// Answers the pairs wait for (markers of ask).
+var (
+	ansNeeds    = []string{"どのニーズについて", "面談相手を選んでください", "対応中のニーズがありません"}
+	ansAdvisers = []string{"面談相手を選んでください", "見つかりません", "予約できるアドバイザーがいません"}
+	ansPoll     = []string{"面談候補です", "予約できません", "予約できる枠がありません", "見つかりません"}
+	ansToggle   = []string{"面談候補です", "既に送信済み", "期限が切れました", "候補をボタンから"}
+	ansSend     = []string{"候補日時を送りました", "既に送信済み", "候補を1つ以上選んで", "期限が切れました", "日時が過ぎています"}
+	ansView     = []string{"状態: ", "面談が見つかりません"}
+	ansAccept   = []string{"面談が確定しました", "で確定しています", "提案の日時は過ぎています", "この面談は", "提案に回答できるのは"}
+	ansPropose  = []string{"ご都合のよい開始日時", "この面談は", "この依頼に回答できるのは", "面談が見つかりません"}
+	ansWhen     = []string{"よろしいですか", "提案する", "過ぎ", "閉庁日", "読み取れ", "読めません"}
+	ansSubmit   = []string{"を提案しました", "別の面談", "稼働上限", "閉庁日", "契約期間", "この面談は", "この依頼に回答できるのは", "「メニュー」"}
+	ansList     = []string{"面談一覧（日時順）", "予定されている面談はありません"}
+)
+
 // book is the staff member's side: 面談予約 → the need → the pair's adviser → one option
-// → 決定, then accept the adviser's proposal. Every step is checked against the answer and
-// repeated (or looked up with 詳細) when an answer does not come, as a person would.
+// → 決定, then accept the adviser's proposal. Every step waits for its answer and is
+// repeated (or looked up with 詳細) when none comes, as a person would.
 func (s *suite) book(pr *pair, deadline time.Time) {
 	p := pr.staff
 	need := strconv.Itoa(p.need)
-	var got []reply // pushes seen while waiting for answers (the proposal may come in between)
+	var got []reply // everything seen: the proposal may come while waiting for another answer
 	keep := func(rs []reply) []reply { got = append(got, rs...); return rs }
 	state, mid := "poll", ""
 	lastView := time.Now()
-	rs := keep(p.say("面談予約", button{}))
+	rs := keep(p.ask("", "", "面談予約", ansNeeds...))
 	for time.Now().Before(deadline) {
 		switch state {
 		case "poll":
@@ -277,10 +311,10 @@ func (s *suite) book(pr *pair, deadline time.Time) {
 			if !ok {
 				// The need list, or a list without the adviser yet (not linked): ask again.
 				time.Sleep(time.Second)
-				rs = keep(p.press("meeting.need", need))
+				rs = keep(p.ask("meeting.need", need, "", ansAdvisers...))
 				continue
 			}
-			rs = keep(p.press(b.action, b.value))
+			rs = keep(p.ask(b.action, b.value, "", ansPoll...))
 			if id := pollID(rs); id != "" {
 				mid, state = id, "pick"
 				s.mtgMu.Lock()
@@ -289,16 +323,17 @@ func (s *suite) book(pr *pair, deadline time.Time) {
 				p.logf("poll %s", mid)
 			}
 		case "pick":
-			rs = keep(p.press("meeting.toggle", mid+":0"))
-			if hasText(rs, "既に送信済み") {
+			rs = keep(p.ask("meeting.toggle", mid+":0", "", ansToggle...))
+			switch {
+			case hasText(rs, "既に送信済み"):
 				state = "wait"
-			} else if hasText(rs, "期限が切れました") {
+			case hasText(rs, "期限が切れました"):
 				state = "poll"
-			} else {
+			default:
 				state = "send" // send says so when nothing is picked (a toggle applied twice)
 			}
 		case "send":
-			rs = keep(p.press("meeting.send", mid))
+			rs = keep(p.ask("meeting.send", mid, "", ansSend...))
 			switch {
 			case hasText(rs, "候補日時を送りました", "既に送信済み"):
 				state = "wait"
@@ -325,7 +360,7 @@ func (s *suite) book(pr *pair, deadline time.Time) {
 			if time.Since(lastView) > 30*time.Second {
 				// Nothing came for a while: look at the meeting.
 				lastView = time.Now()
-				rs = keep(p.press("meeting.view", mid))
+				rs = keep(p.ask("meeting.view", mid, "", ansView...))
 				if hasText(rs, "状態: 確定") {
 					state = "done"
 				} else if _, ok := findChoice(rs, "meeting.paccept", mid); ok {
@@ -336,7 +371,7 @@ func (s *suite) book(pr *pair, deadline time.Time) {
 			keep(p.webInbox(5 * time.Second))
 		case "accept":
 			s.killDuring("a requester accepted a proposal")
-			rs = keep(p.press("meeting.paccept", mid))
+			rs = keep(p.ask("meeting.paccept", mid, "", ansAccept...))
 			switch {
 			case hasText(rs, "面談が確定しました", "で確定しています"):
 				state = "done"
@@ -344,8 +379,7 @@ func (s *suite) book(pr *pair, deadline time.Time) {
 				pr.failed = "the proposed time passed before it was accepted"
 				return
 			default:
-				time.Sleep(time.Second)
-				if rs = keep(p.press("meeting.view", mid)); hasText(rs, "状態: 確定") {
+				if rs = keep(p.ask("meeting.view", mid, "", ansView...)); hasText(rs, "状態: 確定") {
 					state = "done"
 				}
 			}
@@ -393,7 +427,7 @@ func (s *suite) advise(a *person, pairsDone <-chan struct{}, deadline time.Time)
 		}
 		if time.Since(lastList) > 10*time.Second && len(handled) == 0 && s.unanswered(40*time.Second) {
 			lastList = time.Now()
-			rs := a.say("面談一覧", button{})
+			rs := a.ask("", "", "面談一覧", ansList...)
 			for _, r := range rs {
 				for i, b := range r.buttons {
 					if b.action != "meeting.view" || handled[b.value] || !strings.Contains(r.text, "回答待ち") {
@@ -438,7 +472,7 @@ func (s *suite) closedDay() string {
 // asked twice.
 func (s *suite) propose(a *person, mid string, viaList bool, deadline time.Time) {
 	for time.Now().Before(deadline) {
-		rs := a.press("meeting.propose", mid)
+		rs := a.ask("meeting.propose", mid, "", ansPropose...)
 		if hasText(rs, "ご都合のよい開始日時") {
 			now := time.Now()
 			start := proposalStart(now, s.lead())
@@ -452,24 +486,23 @@ func (s *suite) propose(a *person, mid string, viaList bool, deadline time.Time)
 			if start.In(bot.Tokyo).YearDay() != now.In(bot.Tokyo).YearDay() {
 				day = "明日"
 			}
-			rs = a.say(day+" "+start.In(bot.Tokyo).Format("15:04"), button{})
+			rs = a.ask("", "", day+" "+start.In(bot.Tokyo).Format("15:04"), ansWhen...)
 			if b, ok := findChoice(rs, "dialog.submit", ""); ok {
 				s.killDuring("an adviser proposed a time")
-				rs = a.press(b.action, b.value)
+				rs = a.ask(b.action, b.value, "", ansSubmit...)
 				if hasText(rs, "を提案しました") {
 					s.proposed(mid, start, viaList)
 					a.logf("proposed %s for %s", start.In(bot.Tokyo).Format("15:04"), mid)
 					return
 				}
 				if hasText(rs, "別の面談", "稼働上限", "閉庁日", "契約期間") {
-					a.logf("proposal for %s refused: %s", mid, short(rs[0].text))
+					a.logf("proposal for %s refused: %s", mid, short(joinText(rs)))
 					return
 				}
 			}
 		}
 		// No answer, or not the one expected: what is the meeting's state now?
-		time.Sleep(time.Second)
-		rs = a.press("meeting.view", mid)
+		rs = a.ask("meeting.view", mid, "", ansView...)
 		if m := statusRe.FindStringSubmatch(joinText(rs)); m != nil && m[1] != "回答待ち" {
 			if m[1] == "別日時の提案あり" {
 				if t, ok := proposedIn(rs); ok {
@@ -479,6 +512,7 @@ func (s *suite) propose(a *person, mid string, viaList bool, deadline time.Time)
 			a.logf("meeting %s is %s", mid, m[1])
 			return
 		}
+		time.Sleep(time.Second)
 	}
 }
 
