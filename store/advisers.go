@@ -57,56 +57,42 @@ func (s *AdviserService) SaveAdviser(ctx context.Context, a *bot.Adviser) error 
 	if a.Person != "" {
 		watch = append(watch, keyAdviserByPerson(t, a.Person))
 	}
-	for attempt := 0; attempt < 20; attempt++ {
-		err := s.db.Client.Watch(ctx, func(tx *redis.Tx) error {
-			var old bot.Adviser
-			raw, err := tx.Get(ctx, key).Bytes()
-			if err == nil {
-				if err := json.Unmarshal(raw, &old); err != nil {
-					return fmt.Errorf("store: decode adviser %s: %w", a.ID, err)
-				}
-				if !old.CreatedAt.IsZero() {
-					a.CreatedAt = old.CreatedAt
-				}
-			} else if !errors.Is(err, redis.Nil) {
+	return s.db.optimistic(ctx, "save adviser", bot.Errorf(bot.ECONFLICT, "アドバイザー %s は他の方が同時に更新しています。もう一度お試しください。", a.ID), func(tx *redis.Tx) error {
+		var old bot.Adviser
+		raw, err := tx.Get(ctx, key).Bytes()
+		if err == nil {
+			if err := json.Unmarshal(raw, &old); err != nil {
+				return fmt.Errorf("store: decode adviser %s: %w", a.ID, err)
+			}
+			if !old.CreatedAt.IsZero() {
+				a.CreatedAt = old.CreatedAt
+			}
+		} else if !errors.Is(err, redis.Nil) {
+			return err
+		}
+		if a.Person != "" {
+			owner, err := tx.Get(ctx, keyAdviserByPerson(t, a.Person)).Result()
+			if err != nil && !errors.Is(err, redis.Nil) {
 				return err
+			}
+			if owner != "" && owner != string(a.ID) {
+				return bot.Errorf(bot.ECONFLICT, "このメンバーは既に別のアドバイザー（%s）に紐付いています。", owner)
+			}
+		}
+		b, _ := json.Marshal(a)
+		_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			p.Set(ctx, key, b, 0)
+			p.SAdd(ctx, keyAdvisers(t), string(a.ID))
+			if old.Person != "" && old.Person != a.Person {
+				p.Del(ctx, keyAdviserByPerson(t, old.Person))
 			}
 			if a.Person != "" {
-				owner, err := tx.Get(ctx, keyAdviserByPerson(t, a.Person)).Result()
-				if err != nil && !errors.Is(err, redis.Nil) {
-					return err
-				}
-				if owner != "" && owner != string(a.ID) {
-					return bot.Errorf(bot.ECONFLICT, "このメンバーは既に別のアドバイザー（%s）に紐付いています。", owner)
-				}
+				p.Set(ctx, keyAdviserByPerson(t, a.Person), string(a.ID), 0)
 			}
-			b, _ := json.Marshal(a)
-			_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
-				p.Set(ctx, key, b, 0)
-				p.SAdd(ctx, keyAdvisers(t), string(a.ID))
-				if old.Person != "" && old.Person != a.Person {
-					p.Del(ctx, keyAdviserByPerson(t, old.Person))
-				}
-				if a.Person != "" {
-					p.Set(ctx, keyAdviserByPerson(t, a.Person), string(a.ID), 0)
-				}
-				return nil
-			})
-			return err
-		}, watch...)
-		if errors.Is(err, redis.TxFailedErr) {
-			continue
-		}
-		if err != nil {
-			var be *bot.Error
-			if errors.As(err, &be) {
-				return err
-			}
-			return unavailable("save adviser", err)
-		}
-		return nil
-	}
-	return bot.Errorf(bot.ECONFLICT, "アドバイザー %s は他の方が同時に更新しています。もう一度お試しください。", a.ID)
+			return nil
+		})
+		return err
+	}, watch...)
 }
 
 // Adviser returns a profile or ENOTFOUND.

@@ -96,88 +96,78 @@ func (s *CandidateService) SaveCandidate(ctx context.Context, c *bot.Candidate, 
 	key := keyCandidate(id)
 	var out *bot.Candidate
 	var created bool
-	for attempt := 0; attempt < 20; attempt++ {
-		err := s.db.Client.Watch(ctx, func(tx *redis.Tx) error {
-			var old *bot.Candidate
-			raw, err := tx.Get(ctx, key).Bytes()
-			if err == nil {
-				old = new(bot.Candidate)
-				if err := json.Unmarshal(raw, old); err != nil {
-					return fmt.Errorf("store: decode candidate %s: %w", id, err)
-				}
-			} else if !errors.Is(err, redis.Nil) {
-				return err
-			} else if byID {
-				return notFoundCandidate()
+	err := s.db.optimistic(ctx, "save candidate", bot.Errorf(bot.ECONFLICT, "候補者情報が同時に更新されています。もう一度お試しください。"), func(tx *redis.Tx) error {
+		var old *bot.Candidate
+		raw, err := tx.Get(ctx, key).Bytes()
+		if err == nil {
+			old = new(bot.Candidate)
+			if err := json.Unmarshal(raw, old); err != nil {
+				return fmt.Errorf("store: decode candidate %s: %w", id, err)
 			}
-			n := *c
-			n.ID = id
-			now := s.db.Clock.Now()
-			n.UpdatedAt = now
-			if n.Status == "" {
-				n.Status = bot.CandidateActive
-			}
-			if old != nil {
-				n.CreatedAt = old.CreatedAt
-				if old.ExternalID != n.ExternalID {
-					other, err := tx.HGet(ctx, keyCandidateExt(), n.ExternalID).Result()
-					if err == nil && other != string(id) {
-						return bot.Errorf(bot.ECONFLICT, "external_id「%s」は別の候補者が使っています。", n.ExternalID)
-					} else if err != nil && !errors.Is(err, redis.Nil) {
-						return err
-					}
-				}
-			} else if n.CreatedAt.IsZero() {
-				n.CreatedAt = now
-			}
-			b, err := json.Marshal(&n)
-			if err != nil {
-				return fmt.Errorf("store: encode candidate: %w", err)
-			}
-			_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
-				p.Set(ctx, key, b, 0)
-				p.ZAdd(ctx, keyCandidates(), redis.Z{Score: candidateSeq(id), Member: string(id)})
-				if old != nil && old.ExternalID != n.ExternalID {
-					p.HDel(ctx, keyCandidateExt(), old.ExternalID)
-				}
-				p.HSet(ctx, keyCandidateExt(), n.ExternalID, string(id))
-				if old != nil && old.Member != nil && (n.Member == nil || *old.Member != *n.Member) {
-					p.HDel(ctx, keyCandidateMembers(), memberField(old.Member))
-				}
-				if n.Member != nil {
-					p.HSet(ctx, keyCandidateMembers(), memberField(n.Member), string(id))
-				}
-				if contact != nil {
-					if contact.Empty() {
-						p.Del(ctx, keyCandidateContact(id))
-					} else {
-						cb, _ := json.Marshal(contact)
-						p.Set(ctx, keyCandidateContact(id), cb, 0)
-					}
-				}
-				return nil
-			})
-			out, created = &n, old == nil
+		} else if !errors.Is(err, redis.Nil) {
 			return err
-		}, key)
-		if errors.Is(err, redis.TxFailedErr) {
-			continue
+		} else if byID {
+			return notFoundCandidate()
 		}
-		if err != nil {
-			var be *bot.Error
-			if errors.As(err, &be) {
-				return nil, false, err
+		n := *c
+		n.ID = id
+		now := s.db.Clock.Now()
+		n.UpdatedAt = now
+		if n.Status == "" {
+			n.Status = bot.CandidateActive
+		}
+		if old != nil {
+			n.CreatedAt = old.CreatedAt
+			if old.ExternalID != n.ExternalID {
+				other, err := tx.HGet(ctx, keyCandidateExt(), n.ExternalID).Result()
+				if err == nil && other != string(id) {
+					return bot.Errorf(bot.ECONFLICT, "external_id「%s」は別の候補者が使っています。", n.ExternalID)
+				} else if err != nil && !errors.Is(err, redis.Nil) {
+					return err
+				}
 			}
-			return nil, false, unavailable("save candidate", err)
+		} else if n.CreatedAt.IsZero() {
+			n.CreatedAt = now
 		}
-		// Logged after the write, in one step with its number, so a process that reads
-		// change number g finds every change up to g and the profile as saved.
-		if err := changeScript.Run(ctx, s.db.Client, []string{keyCandidateChangeSeq(), keyCandidateChanges()}, string(id)).Err(); err != nil {
-			return nil, false, unavailable("log candidate change", err)
+		b, err := json.Marshal(&n)
+		if err != nil {
+			return fmt.Errorf("store: encode candidate: %w", err)
 		}
-		return out, created, nil
+		_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			p.Set(ctx, key, b, 0)
+			p.ZAdd(ctx, keyCandidates(), redis.Z{Score: candidateSeq(id), Member: string(id)})
+			if old != nil && old.ExternalID != n.ExternalID {
+				p.HDel(ctx, keyCandidateExt(), old.ExternalID)
+			}
+			p.HSet(ctx, keyCandidateExt(), n.ExternalID, string(id))
+			if old != nil && old.Member != nil && (n.Member == nil || *old.Member != *n.Member) {
+				p.HDel(ctx, keyCandidateMembers(), memberField(old.Member))
+			}
+			if n.Member != nil {
+				p.HSet(ctx, keyCandidateMembers(), memberField(n.Member), string(id))
+			}
+			if contact != nil {
+				if contact.Empty() {
+					p.Del(ctx, keyCandidateContact(id))
+				} else {
+					cb, _ := json.Marshal(contact)
+					p.Set(ctx, keyCandidateContact(id), cb, 0)
+				}
+			}
+			return nil
+		})
+		out, created = &n, old == nil
+		return err
+	}, key)
+	if err != nil {
+		return nil, false, err
 	}
-	return nil, false, bot.Errorf(bot.ECONFLICT, "候補者情報が同時に更新されています。もう一度お試しください。")
+	// Logged after the write, in one step with its number, so a process that reads
+	// change number g finds every change up to g and the profile as saved.
+	if err := changeScript.Run(ctx, s.db.Client, []string{keyCandidateChangeSeq(), keyCandidateChanges()}, string(id)).Err(); err != nil {
+		return nil, false, unavailable("log candidate change", err)
+	}
+	return out, created, nil
 }
 
 var changeScript = redis.NewScript(`
@@ -485,51 +475,44 @@ func (s *CandidateService) Introduction(ctx context.Context, t bot.TenantID, n b
 func (s *CandidateService) AnswerIntroduction(ctx context.Context, t bot.TenantID, n bot.NeedID, id bot.CandidateID, yes bool) (*bot.Introduction, error) {
 	key := keyIntro(t, n, id)
 	var out *bot.Introduction
-	for attempt := 0; attempt < 20; attempt++ {
-		err := s.db.Client.Watch(ctx, func(tx *redis.Tx) error {
-			raw, err := tx.Get(ctx, key).Bytes()
-			if errors.Is(err, redis.Nil) {
-				return bot.Errorf(bot.ENOTFOUND, "この紹介依頼は見つかりません。取り消された可能性があります。")
-			} else if err != nil {
-				return err
-			}
-			var in bot.Introduction
-			if err := json.Unmarshal(raw, &in); err != nil {
-				return fmt.Errorf("store: decode introduction: %w", err)
-			}
-			if in.Status != bot.IntroPending {
-				out = &in
-				return bot.Errorf(bot.ECONFLICT, "この紹介依頼には既に回答済みです。")
-			}
-			in.Status = bot.IntroDeclined
-			if yes {
-				in.Status = bot.IntroAccepted
-			}
-			in.AnsweredAt = s.db.Clock.Now()
-			b, _ := json.Marshal(&in)
-			_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
-				p.Set(ctx, key, b, 0)
-				return nil
-			})
-			out = &in
+	err := s.db.optimistic(ctx, "answer introduction", bot.Errorf(bot.ECONFLICT, "この紹介依頼は同時に更新されています。もう一度お試しください。"), func(tx *redis.Tx) error {
+		raw, err := tx.Get(ctx, key).Bytes()
+		if errors.Is(err, redis.Nil) {
+			return bot.Errorf(bot.ENOTFOUND, "この紹介依頼は見つかりません。取り消された可能性があります。")
+		} else if err != nil {
 			return err
-		}, key)
-		if errors.Is(err, redis.TxFailedErr) {
-			continue
 		}
-		if err != nil {
-			var be *bot.Error
-			if errors.As(err, &be) {
-				return out, err
-			}
-			return nil, unavailable("answer introduction", err)
+		var in bot.Introduction
+		if err := json.Unmarshal(raw, &in); err != nil {
+			return fmt.Errorf("store: decode introduction: %w", err)
 		}
-		if err := s.db.Client.ZRem(ctx, keyIntrosPending(), pendingMember(t, n, id)).Err(); err != nil {
-			return nil, unavailable("answer introduction", err)
+		if in.Status != bot.IntroPending {
+			out = &in
+			return bot.Errorf(bot.ECONFLICT, "この紹介依頼には既に回答済みです。")
 		}
-		return out, nil
+		in.Status = bot.IntroDeclined
+		if yes {
+			in.Status = bot.IntroAccepted
+		}
+		in.AnsweredAt = s.db.Clock.Now()
+		b, _ := json.Marshal(&in)
+		_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			p.Set(ctx, key, b, 0)
+			return nil
+		})
+		out = &in
+		return err
+	}, key)
+	var be *bot.Error
+	if errors.As(err, &be) {
+		return out, err // e.g. already answered: the caller shows the earlier answer
+	} else if err != nil {
+		return nil, err
 	}
-	return nil, bot.Errorf(bot.ECONFLICT, "この紹介依頼は同時に更新されています。もう一度お試しください。")
+	if err := s.db.Client.ZRem(ctx, keyIntrosPending(), pendingMember(t, n, id)).Err(); err != nil {
+		return nil, unavailable("answer introduction", err)
+	}
+	return out, nil
 }
 
 // Introductions lists a candidate's requests in every tenant.

@@ -96,44 +96,34 @@ func (s *MeetingService) Meeting(ctx context.Context, t bot.TenantID, id bot.Mee
 func (s *MeetingService) UpdateMeeting(ctx context.Context, t bot.TenantID, id bot.MeetingID, fn func(m *bot.Meeting) error) (*bot.Meeting, error) {
 	key := keyMeeting(t, id)
 	var out *bot.Meeting
-	for attempt := 0; attempt < 20; attempt++ {
-		err := s.db.Client.Watch(ctx, func(tx *redis.Tx) error {
-			raw, err := tx.Get(ctx, key).Bytes()
-			if errors.Is(err, redis.Nil) {
-				return notFoundMeeting(id)
-			} else if err != nil {
-				return err
-			}
-			var m bot.Meeting
-			if err := json.Unmarshal(raw, &m); err != nil {
-				return fmt.Errorf("store: decode meeting %s: %w", id, err)
-			}
-			seen := m.Version
-			if err := fn(&m); err != nil {
-				return err
-			}
-			m.Version = seen + 1
-			m.UpdatedAt = s.db.Clock.Now()
-			_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
-				s.write(ctx, p, &m)
-				return nil
-			})
-			out = &m
+	err := s.db.optimistic(ctx, "update meeting", bot.Errorf(bot.ECONFLICT, "面談 %s は他の方が同時に更新しています。もう一度お試しください。", id), func(tx *redis.Tx) error {
+		raw, err := tx.Get(ctx, key).Bytes()
+		if errors.Is(err, redis.Nil) {
+			return notFoundMeeting(id)
+		} else if err != nil {
 			return err
-		}, key)
-		if errors.Is(err, redis.TxFailedErr) {
-			continue
 		}
-		if err != nil {
-			var be *bot.Error
-			if errors.As(err, &be) {
-				return nil, err
-			}
-			return nil, unavailable("update meeting", err)
+		var m bot.Meeting
+		if err := json.Unmarshal(raw, &m); err != nil {
+			return fmt.Errorf("store: decode meeting %s: %w", id, err)
 		}
-		return out, nil
+		seen := m.Version
+		if err := fn(&m); err != nil {
+			return err
+		}
+		m.Version = seen + 1
+		m.UpdatedAt = s.db.Clock.Now()
+		_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			s.write(ctx, p, &m)
+			return nil
+		})
+		out = &m
+		return err
+	}, key)
+	if err != nil {
+		return nil, err
 	}
-	return nil, bot.Errorf(bot.ECONFLICT, "面談 %s は他の方が同時に更新しています。もう一度お試しください。", id)
+	return out, nil
 }
 
 // Meetings lists meetings matching f ordered by When().

@@ -134,46 +134,36 @@ func (s *NeedService) Need(ctx context.Context, t bot.TenantID, id bot.NeedID) (
 func (s *NeedService) UpdateNeed(ctx context.Context, t bot.TenantID, id bot.NeedID, fn func(n *bot.Need) error) (*bot.Need, error) {
 	var out *bot.Need
 	key := keyNeed(t, id)
-	for attempt := 0; attempt < 20; attempt++ {
-		err := s.db.Client.Watch(ctx, func(tx *redis.Tx) error {
-			b, err := tx.Get(ctx, key).Bytes()
-			if errors.Is(err, redis.Nil) {
-				return bot.Errorf(bot.ENOTFOUND, "ニーズ #%d は見つかりません。番号をご確認ください。", id)
-			} else if err != nil {
-				return err
-			}
-			var old, n bot.Need
-			if err := json.Unmarshal(b, &old); err != nil {
-				return err
-			}
-			json.Unmarshal(b, &n)
-			if err := fn(&n); err != nil {
-				return err
-			}
-			n.UpdatedAt = s.db.Clock.Now()
-			if n.Status != old.Status {
-				n.StatusAt = n.UpdatedAt
-			}
-			_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
-				s.write(ctx, p, &old, &n)
-				return nil
-			})
-			out = &n
+	err := s.db.optimistic(ctx, "update need", bot.Errorf(bot.ECONFLICT, "ニーズ #%d は他の方が同時に更新しています。もう一度お試しください。", id), func(tx *redis.Tx) error {
+		b, err := tx.Get(ctx, key).Bytes()
+		if errors.Is(err, redis.Nil) {
+			return bot.Errorf(bot.ENOTFOUND, "ニーズ #%d は見つかりません。番号をご確認ください。", id)
+		} else if err != nil {
 			return err
-		}, key)
-		if errors.Is(err, redis.TxFailedErr) {
-			continue
 		}
-		if err != nil {
-			var be *bot.Error
-			if errors.As(err, &be) {
-				return nil, err
-			}
-			return nil, unavailable("update need", err)
+		var old, n bot.Need
+		if err := json.Unmarshal(b, &old); err != nil {
+			return err
 		}
-		return out, nil
+		json.Unmarshal(b, &n)
+		if err := fn(&n); err != nil {
+			return err
+		}
+		n.UpdatedAt = s.db.Clock.Now()
+		if n.Status != old.Status {
+			n.StatusAt = n.UpdatedAt
+		}
+		_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			s.write(ctx, p, &old, &n)
+			return nil
+		})
+		out = &n
+		return err
+	}, key)
+	if err != nil {
+		return nil, err
 	}
-	return nil, bot.Errorf(bot.ECONFLICT, "ニーズ #%d は他の方が同時に更新しています。もう一度お試しください。", id)
+	return out, nil
 }
 
 // Needs lists needs matching f, newest first.

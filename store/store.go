@@ -178,6 +178,27 @@ func (db *DB) Close() error {
 	return err
 }
 
+// attempts bounds how often optimistic runs a transaction that keeps colliding.
+const attempts = 20
+
+// optimistic runs fn in a WATCH transaction on keys and runs it again whenever another
+// writer changed one of them first. A *bot.Error from fn is returned as it is; other
+// failures are wrapped as unavailable(op); after repeated collisions it returns conflict.
+func (db *DB) optimistic(ctx context.Context, op string, conflict *bot.Error, fn func(tx *redis.Tx) error, keys ...string) error {
+	for range attempts {
+		err := db.Client.Watch(ctx, fn, keys...)
+		if errors.Is(err, redis.TxFailedErr) {
+			continue
+		}
+		var be *bot.Error
+		if err != nil && !errors.As(err, &be) {
+			return unavailable(op, err)
+		}
+		return err
+	}
+	return conflict
+}
+
 // Unavailable wraps a Redis failure as a bot error the person can understand.
 func unavailable(op string, err error) error {
 	return fmt.Errorf("store: %s: %w (%w)", op, err, &bot.Error{Code: bot.EUNAVAILABLE,
